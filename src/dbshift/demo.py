@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dbshift.aws import AwsConfig, client
+from dbshift.aws import client
 from dbshift.errors import DbshiftError
-from dbshift.estate.manager import Estate, EstateInfo
+from dbshift.estate.manager import AWS_KEYS, Estate, EstateInfo, estate_aws_config
 
 STACK = Path("terraform/stacks/local")
 
@@ -49,7 +49,7 @@ def _terraform(stack: Path, state: Path, env: dict[str, str]) -> dict[str, Any]:
 
 def read_back(info: EstateInfo, outputs: dict[str, Any]) -> list[tuple[str, str]]:
     """What the emulated AWS says about the resources Terraform created (not what Terraform says)."""
-    cfg = AwsConfig(region=info.region, endpoint_url=info.aws_endpoint_url)
+    cfg = estate_aws_config(info.aws_endpoint_url)
     s3, kms, iam, rds = (client(s, cfg) for s in ("s3", "kms", "iam", "rds"))
     bucket = outputs["backup_bucket_name"]
     rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
@@ -116,7 +116,7 @@ def run_demo(root: Path, keep: bool = False) -> int:
     if not was_running:
         state.unlink(missing_ok=True)  # a new emulated AWS starts empty: old state would lie
     state.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, TF_IN_AUTOMATION="1", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    env = dict(os.environ, TF_IN_AUTOMATION="1", **AWS_KEYS)
     try:
         outputs = _terraform(repo / STACK, state, env)
         resources = read_back(info, outputs)

@@ -8,7 +8,7 @@ then boto3's own resolution. Ansible modules pass their `endpoint_url` option st
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -22,6 +22,9 @@ class AwsConfig:
     region: str | None = None
     endpoint_url: str | None = None
     profile: str | None = None
+    # Static keys, for the emulated estate (which accepts any); production uses the default chain.
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
 
     def resolved_endpoint(self) -> str | None:
         return self.endpoint_url or os.environ.get("DBSHIFT_AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
@@ -33,17 +36,15 @@ class AwsConfig:
 def client(service: str, config: AwsConfig | None = None, **overrides: Any) -> Any:
     """A boto3 client for `service`, honouring the endpoint override.
 
-    `overrides` accepts region / endpoint_url / profile to tweak one call without building an
-    AwsConfig (e.g. a second region for cross-region work).
+    `overrides` takes any AwsConfig field to tweak one call without building an AwsConfig
+    (e.g. region= for cross-region work).
     """
-    cfg = config or AwsConfig()
-    if overrides:
-        cfg = AwsConfig(
-            region=overrides.get("region", cfg.region),
-            endpoint_url=overrides.get("endpoint_url", cfg.endpoint_url),
-            profile=overrides.get("profile", cfg.profile),
-        )
-    session = boto3.session.Session(profile_name=cfg.profile) if cfg.profile else boto3.session.Session()
+    cfg = replace(config or AwsConfig(), **overrides)
+    session = boto3.session.Session(
+        profile_name=cfg.profile,
+        aws_access_key_id=cfg.access_key_id,
+        aws_secret_access_key=cfg.secret_access_key,
+    )
     kwargs: dict[str, Any] = {"region_name": cfg.resolved_region(), "config": _RETRIES}
     endpoint = cfg.resolved_endpoint()
     if endpoint:

@@ -24,6 +24,8 @@ from dbshift.estate import process
 from dbshift.estate.postgres import SUPERUSER, PostgresServer, ensure_database
 
 REGION = "us-east-1"
+# The emulated AWS accepts any keys; these fixed ones keep the estate from using a user's real ones.
+AWS_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 RDS_INSTANCE_ID = "dbshift-rds-sqlserver"
 RDS_LOGIN = "admin"
 EC2_SERVER = "EC2AMAZ-DBSHIFT"
@@ -175,7 +177,7 @@ class Estate:
                 env=_child_env(),
             )
             process.wait_until(
-                lambda: process.http_answers(aws_url + "/moto-api/"), "AWS emulator", 60, logs / "aws.log"
+                lambda: process.http_answers(aws_url + "/moto-api/"), "AWS emulator", 60, logs / "aws.log", pids["aws"]
             )
             rds = _seed_aws(aws_url, self._secret("rds_password"))
 
@@ -187,6 +189,7 @@ class Estate:
             ensure_database(pg_base)
 
             # 3. WinRM endpoint hosting the SQL Server emulator (an "RDS" source and an "EC2" target)
+            self._secret("winrm_password")  # created before the host reads it
             ports["winrm"] = process.free_port()
             config = self._sqlserver_config(aws_url, rds)
             pids["winrm"] = process.start(
@@ -207,7 +210,9 @@ class Estate:
                 env=_child_env(),
             )
             winrm = f"http://127.0.0.1:{ports['winrm']}/wsman"
-            process.wait_until(lambda: process.port_open(ports["winrm"]), "WinRM endpoint", 60, logs / "winrm.log")
+            process.wait_until(
+                lambda: process.port_open(ports["winrm"]), "WinRM endpoint", 60, logs / "winrm.log", pids["winrm"]
+            )
         except BaseException:
             for name, pid in pids.items():
                 (PostgresServer.stop if name == "postgres" else process.stop)(pid)
@@ -320,7 +325,7 @@ def write_tfvars(info: EstateInfo, path: Path) -> None:
 
 def _seed_aws(aws_url: str, rds_password: str) -> dict[str, str]:
     """The source RDS for SQL Server instance the runbooks migrate from (exists before Terraform runs)."""
-    rds = client("rds", AwsConfig(region=REGION, endpoint_url=aws_url))
+    rds = client("rds", estate_aws_config(aws_url))
     try:
         db = rds.describe_db_instances(DBInstanceIdentifier=RDS_INSTANCE_ID)["DBInstances"][0]
     except rds.exceptions.DBInstanceNotFoundFault:
@@ -340,10 +345,19 @@ def _seed_aws(aws_url: str, rds_password: str) -> dict[str, str]:
     return {"address": db["Endpoint"]["Address"], "dbi_resource_id": db["DbiResourceId"]}
 
 
+def estate_aws_config(aws_url: str) -> AwsConfig:
+    return AwsConfig(
+        region=REGION,
+        endpoint_url=aws_url,
+        access_key_id=AWS_KEYS["AWS_ACCESS_KEY_ID"],
+        secret_access_key=AWS_KEYS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
 def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    env = dict(os.environ, **AWS_KEYS)
+    env.pop("AWS_PROFILE", None)
+    env.pop("AWS_SESSION_TOKEN", None)
     env.setdefault("AWS_DEFAULT_REGION", REGION)
     env["PYTHONUNBUFFERED"] = "1"
     return env

@@ -88,16 +88,23 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def wait_until(check: Callable[[], bool], what: str, timeout: float, log_file: Path | None = None) -> None:
+def wait_until(
+    check: Callable[[], bool], what: str, timeout: float, log_file: Path | None = None, pid: int | None = None
+) -> None:
+    """Poll `check` until it holds; fail at once if process `pid` exits first."""
     deadline = time.monotonic() + timeout
+    problem = f"did not become ready within {timeout:.0f}s"
     while time.monotonic() < deadline:
         if check():
             return
+        if pid is not None and not pid_alive(pid):
+            problem = "exited before it became ready"
+            break
         time.sleep(0.1)
     tail = ""
     if log_file and log_file.exists():
         tail = "\n" + "\n".join(log_file.read_text(errors="replace").splitlines()[-20:])
-    raise DbshiftError(f"{what} did not become ready within {timeout:.0f}s{tail}")
+    raise DbshiftError(f"{what} {problem}{tail}")
 
 
 def http_answers(url: str) -> bool:

@@ -1,18 +1,20 @@
 """Sample data for the emulated estate, loaded through the real WinRM path.
 
-The "RDS" source gets SalesDb (plain) and PayrollDb (TDE, protected by an RDS-style
-certificate); both in FULL recovery with a first full backup so the log chain exists, as on RDS
-where automated backups start the chain. Idempotent: what exists is left alone.
+The "RDS" source gets SalesDb (plain) and PayrollDb (TDE, protected by the certificate RDS
+creates for the TRANSPARENT_DATA_ENCRYPTION option); both in FULL recovery with a first full
+backup so the log chain exists, as on RDS where automated backups start the chain.
+Idempotent: what exists is left alone.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dbshift.errors import DbshiftError
+
 if TYPE_CHECKING:
     from dbshift.estate.manager import EstateInfo
 
-TDE_CERTIFICATE = "RDSTDECertificate20261122T060000"
 SAMPLE_ROWS = 250
 
 
@@ -45,12 +47,13 @@ def seed_sqlserver(info: EstateInfo) -> list[str]:
     session = _rds_session(info)
     try:
         existing = {r["name"] for r in session.execute("SELECT name FROM sys.databases").rows}
-        certs = {r["name"] for r in session.execute("SELECT name FROM sys.certificates", database="master").rows}
-        if TDE_CERTIFICATE not in certs:
-            session.execute(
-                f"CREATE CERTIFICATE {TDE_CERTIFICATE} WITH SUBJECT = 'RDS TDE certificate';",
-                database="master",
-            )
+        certs = session.execute(
+            "SELECT name FROM sys.certificates WHERE name LIKE 'RDSTDECertificate%' ORDER BY start_date DESC",
+            database="master",
+        ).rows
+        if not certs:
+            raise DbshiftError(f"the RDS source {info.rds_server} has no RDSTDECertificate: is its TDE option on?")
+        tde_certificate = certs[0]["name"]
         for db, tde in (("SalesDb", False), ("PayrollDb", True)):
             if db in existing:
                 continue
@@ -64,7 +67,7 @@ def seed_sqlserver(info: EstateInfo) -> list[str]:
             if tde:
                 session.execute(
                     "CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 "
-                    f"ENCRYPTION BY SERVER CERTIFICATE {TDE_CERTIFICATE};",
+                    f"ENCRYPTION BY SERVER CERTIFICATE [{tde_certificate}];",
                     database=db,
                 )
                 session.execute(f"ALTER DATABASE [{db}] SET ENCRYPTION ON;")

@@ -1,0 +1,51 @@
+"""dbshift's SQL Server EMULATOR (SQL Server cannot run here).
+
+This package emulates the parts of Microsoft SQL Server 2019 that dbshift's fall-forward runbooks
+depend on, following SQL Server's documented semantics. It is not SQL Server. It models:
+
+- instances (`SqlServerEmulator`, `Instance`), each with its own state under root/<name>/ that
+  survives a process restart, and a host file system mapping Windows paths (`HostFs`);
+- databases stored as SQLite files at their data file's host path, with states ONLINE/RESTORING,
+  recovery models FULL/SIMPLE, and a replayable transaction log with SQL Server-shaped LSNs;
+- a T-SQL front end: GO batches, variables, USE, PRINT, SELECT @@VERSION/SERVERPROPERTY/DB_NAME/
+  DB_ID, user tables via sqlglot (CREATE/INSERT/UPDATE/DELETE/SELECT/TRUNCATE/DROP), transactions,
+  EXEC of registered procedures, system views (sys.databases, sys.master_files, sys.certificates,
+  sys.dm_database_encryption_keys, sys.symmetric_keys, sys.tables) and msdb history (backupset,
+  backupmediafamily, restorehistory), table-valued functions;
+- BACKUP DATABASE/LOG TO DISK in the emulator's own documented file format (backupfile.py),
+  RESTORE DATABASE/LOG (NORECOVERY/RECOVERY, MOVE, REPLACE, rename), RESTORE HEADERONLY/FILELISTONLY,
+  LSN chain checks with SQL Server's errors (4305, 4326, 3117, 3159, 3154, 1834, 4214, 4208, ...);
+- certificates and TDE with real cryptography (X.509/RSA certificates, password-protected private
+  key files, DEKs wrapped by the certificate, encrypted backups; 33111 without the certificate).
+
+A failed statement raises SqlError and stops the rest of its batch (and rolls back an open
+transaction). The RDS procedures (rds.py, another module) are installed for instances of kind "rds".
+"""
+
+from dbshift.estate.sqlserver.hostfs import HostFs
+from dbshift.estate.sqlserver.server import (
+    BackupHeader,
+    CertificateInfo,
+    DatabaseInfo,
+    Instance,
+    InstanceConfig,
+    ProcArgs,
+    ProcFn,
+    RdsConfig,
+    SqlServerEmulator,
+    TvfFn,
+)
+
+__all__ = [
+    "BackupHeader",
+    "CertificateInfo",
+    "DatabaseInfo",
+    "HostFs",
+    "Instance",
+    "InstanceConfig",
+    "ProcArgs",
+    "ProcFn",
+    "RdsConfig",
+    "SqlServerEmulator",
+    "TvfFn",
+]

@@ -1,0 +1,136 @@
+"""The emulated SQL Server host: a WinRM endpoint whose PowerShell runs T-SQL on the SQL Server EMULATOR.
+
+    python -m dbshift.estate.winrm_host --config FILE --port N --username U --password-file F
+
+The config is {"root": "...", "instances": [InstanceConfig.to_json(), ...]}; an instance may carry
+"sql_password_file" instead of "sql_password" so that no secret sits in the config. The WinRM
+password comes from a file too, so it never shows in a process list.
+
+Each `powershell.exe ... -EncodedCommand X` that dbshift sends is decoded (the stdin bootstrap's
+script comes from stdin), read with dbshift.tsql.psscript.parse_sql_script, executed on the
+emulator, and answered with exactly what the real script prints on Windows (render_outcome).
+Any other command fails with exit code 1 and a stderr line naming it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+from dbshift.errors import ConfigError
+from dbshift.estate.winrm_server import RunCommand, WsmanServer
+from dbshift.tsql.psscript import (
+    EXIT_SCRIPT_FAILURE,
+    UnsupportedCommandError,
+    parse_command_line,
+    parse_sql_script,
+    render_outcome,
+)
+from dbshift.tsql.result import SqlError
+
+log = logging.getLogger("dbshift.estate.winrm_host")
+
+
+def _read_secret(path: str, what: str) -> str:
+    try:
+        value = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} from {path}: {exc.strerror}") from exc
+    if not value:
+        raise ConfigError(f"{what} file {path} is empty")
+    return value
+
+
+def load_config(path: Path) -> tuple[Path, list[Any]]:
+    """(root, [InstanceConfig]) from the host's JSON config, reading any sql_password_file."""
+    from dbshift.estate.sqlserver import InstanceConfig
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the SQL Server emulator config {path}: {exc}") from exc
+    if not isinstance(data, dict) or "root" not in data or not isinstance(data.get("instances"), list):
+        raise ConfigError(f"{path}: expected {{'root': DIR, 'instances': [...]}}")
+    instances = []
+    for raw in data["instances"]:
+        item = dict(raw)
+        secret_file = item.pop("sql_password_file", None)
+        if secret_file:
+            item["sql_password"] = _read_secret(secret_file, f"instance {item.get('name')!r} sql_password")
+        instances.append(InstanceConfig.from_json(item))
+    return Path(data["root"]), instances
+
+
+def make_runner(emulator: Any) -> RunCommand:
+    """The WS-Man command callback: dbshift's SQL scripts → emulator.execute → what the script prints."""
+
+    def run(command_line: str, stdin: bytes) -> tuple[int, bytes, bytes]:
+        try:
+            request = parse_sql_script(parse_command_line(command_line, stdin))
+        except UnsupportedCommandError as exc:
+            return 1, b"", f"dbshift WinRM emulator: {exc}\r\n".encode()
+        try:
+            result = emulator.execute(
+                request.server_instance,
+                request.sql,
+                request.database,
+                login=request.sql_username,
+                password=request.sql_password,
+            )
+        except SqlError as err:
+            return render_outcome(None, err)
+        except Exception as exc:
+            # An emulator bug: answer like the script's non-SQL failure path. Log where, not values
+            # (the message could quote SQL holding a password).
+            log.error(
+                "emulator.execute raised %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__))
+            )
+            return EXIT_SCRIPT_FAILURE, b"", f"dbshift-sql: {type(exc).__name__}: {exc}\r\n".encode()
+        return render_outcome(result, None)
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="WinRM endpoint in front of the SQL Server emulator")
+    parser.add_argument("--config", required=True, type=Path, help="JSON: {root, instances}")
+    parser.add_argument("--port", required=True, type=int, help="TCP port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--username", required=True, help="WinRM (HTTP Basic) user name")
+    parser.add_argument("--password-file", required=True, help="file holding the WinRM password")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    from dbshift.estate.sqlserver import SqlServerEmulator
+
+    try:
+        password = _read_secret(args.password_file, "WinRM password")
+        root, instances = load_config(args.config)
+    except ConfigError as exc:
+        print(f"winrm_host: {exc}", file=sys.stderr)
+        return 2
+    emulator = SqlServerEmulator(root, instances)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    server = WsmanServer(make_runner(emulator), args.username, password, host=args.host, port=args.port)
+    try:
+        server.start()
+        print(f"listening on {server.url}", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        emulator.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
