@@ -50,7 +50,7 @@ demo: venv tfrc
 test: venv tfrc tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	DBSHIFT_REQUIRE_TOOLS=1 $(BIN)/pytest
 
 lint: venv tfrc
 	$(BIN)/ruff check .

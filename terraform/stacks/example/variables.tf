@@ -1,0 +1,95 @@
+################################################################################
+# Account and Region
+################################################################################
+
+variable "region" {
+  description = "Region of the RDS SQL Server source instance, its backups and keys."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS Region name, e.g. eu-west-1."
+  }
+}
+
+variable "name" {
+  description = "Name of the workload, used as the prefix of every resource name, e.g. `sales-sqlserver`."
+  type        = string
+  default     = "sales-sqlserver"
+
+  validation {
+    condition     = can(regex("^[a-z](-?[a-z0-9])*$", var.name)) && length(var.name) <= 24
+    error_message = "name must be lower-case letters, digits and single hyphens, start with a letter, and be at most 24 characters."
+  }
+}
+
+################################################################################
+# RDS SQL Server
+################################################################################
+
+variable "db_instance_identifier" {
+  description = "Identifier of the RDS SQL Server instance that backs up to, restores from and copies tlogs to these buckets."
+  type        = string
+  default     = "sales"
+
+  validation {
+    condition     = can(regex("^[a-z](-?[a-z0-9])*$", var.db_instance_identifier)) && length(var.db_instance_identifier) <= 63
+    error_message = "db_instance_identifier must be 1-63 lower-case letters, digits and single hyphens, starting with a letter."
+  }
+}
+
+variable "engine_name" {
+  description = "SQL Server edition: `sqlserver-se` or `sqlserver-ee`."
+  type        = string
+  default     = "sqlserver-ee"
+
+  validation {
+    condition     = contains(["sqlserver-se", "sqlserver-ee"], var.engine_name)
+    error_message = "engine_name must be \"sqlserver-se\" or \"sqlserver-ee\"."
+  }
+}
+
+variable "major_engine_version" {
+  description = "SQL Server major engine version, e.g. 16.00 for SQL Server 2022."
+  type        = string
+  default     = "16.00"
+
+  validation {
+    condition     = contains(["13.00", "14.00", "15.00", "16.00"], var.major_engine_version)
+    error_message = "major_engine_version must be one of \"13.00\", \"14.00\", \"15.00\", \"16.00\"."
+  }
+}
+
+################################################################################
+# Access
+################################################################################
+
+variable "key_administrators" {
+  description = "IAM ARNs that administer the backup key (not use it)."
+  type        = list(string)
+  default     = []
+}
+
+variable "key_users" {
+  description = "IAM ARNs, besides the RDS role, that use the backup key: the runbook's automation role (KMS-decrypting certificate passwords and tlogs)."
+  type        = list(string)
+  default     = []
+}
+
+variable "tlog_retention_days" {
+  description = "Days to keep transaction log copies (RDS keeps at most 7 days of tlogs to copy; chains restart from each full backup)."
+  type        = number
+  default     = 35
+
+  validation {
+    condition     = var.tlog_retention_days >= 1 && floor(var.tlog_retention_days) == var.tlog_retention_days
+    error_message = "tlog_retention_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
