@@ -261,7 +261,12 @@ class Estate:
         ]
         path = self.root / "sqlserver.json"
         # The RDS master password is not written here: the host reads it from secrets/.
-        body = {"root": str(self.root / "sqlserver"), "instances": [i.to_json() for i in instances]}
+        body = {
+            "root": str(self.root / "sqlserver"),
+            "instances": [i.to_json() for i in instances],
+            # What the EC2 host's instance profile gives programs running on it (the dbshift CLI).
+            "host_env": {"AWS_ENDPOINT_URL": aws_url, "AWS_DEFAULT_REGION": REGION, **AWS_KEYS},
+        }
         for inst in body["instances"]:
             if inst.get("sql_password"):
                 inst["sql_password_file"] = str(self.secret_path("rds_password"))
