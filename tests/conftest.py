@@ -40,7 +40,8 @@ def estate(tmp_path_factory: pytest.TempPathFactory):  # -> EstateInfo
     """The whole emulated estate (moto, PostgreSQL, WinRM + SQL Server emulator), seeded."""
     from dbshift.estate.manager import Estate
 
-    est = Estate(tmp_path_factory.mktemp("estate"))
+    # No timer-driven RDS log backups: tests take them on demand (rdsadmin.emulator.take_tlog_backup).
+    est = Estate(tmp_path_factory.mktemp("estate"), tlog_backup_interval_seconds=24 * 3600)
     info = est.up()
     try:
         yield info

@@ -68,9 +68,14 @@ class _State:
 
 
 class Estate:
-    def __init__(self, root: Path, config_dir: Path | None = None) -> None:
-        """`root` holds state, data and logs; `config_dir` (a checkout) receives inventory and tfvars."""
+    def __init__(self, root: Path, config_dir: Path | None = None, tlog_backup_interval_seconds: float = 300.0) -> None:
+        """`root` holds state, data and logs; `config_dir` (a checkout) receives inventory and tfvars.
+
+        The emulated RDS takes a log backup every `tlog_backup_interval_seconds` (RDS: 5 minutes);
+        tests raise it and take backups on demand, so that no backup lands between two checks.
+        """
         self.root = Path(root).resolve()
+        self.tlog_backup_interval_seconds = tlog_backup_interval_seconds
         self.config_dir = config_dir
         self.state_file = self.root / "estate.json"
         self.pg = PostgresServer(self.root / "postgres")
@@ -255,6 +260,7 @@ class Estate:
                     dbi_resource_id=rds["dbi_resource_id"],
                     region=REGION,
                     aws_endpoint_url=aws_url,
+                    tlog_backup_interval_seconds=self.tlog_backup_interval_seconds,
                 ),
             ),
             InstanceConfig(name="EC2", server_names=[EC2_SERVER, "localhost", "(local)", "."], kind="ec2"),
