@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from dbshift.errors import DbshiftError
 
@@ -48,8 +49,57 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.root), keep=args.keep)
 
 
+def cmd_tlog_fetch(args: argparse.Namespace) -> int:
+    from dbshift.fallforward.tlog_fetch import fetch_tlogs
+
+    logs = fetch_tlogs(
+        args.s3_prefix,
+        args.start_seq,
+        args.end_seq,
+        Path(args.dest),
+        parallel=args.parallel,
+        kms_key_id=args.kms_key,
+        progress=None if args.quiet else sys.stderr,
+    )
+    # stdout is for scripts: exactly one path per line, in apply order
+    sys.stdout.write("".join(f"{log.path}\n" for log in logs))
+    return 0
+
+
+def cmd_tde_password(args: argparse.Namespace) -> int:
+    from dbshift.fallforward.tde_password import write_tde_password
+
+    out = write_tde_password(args.pvk_s3_url, args.kms_key, Path(args.out))
+    print(f"wrote the TDE private-key password to {out} (mode 0600)", file=sys.stderr)
+    return 0
+
+
+def cmd_s3_get(args: argparse.Namespace) -> int:
+    from dbshift.fallforward.s3_get import get_object
+
+    print(get_object(args.s3_url, Path(args.dest), kms_key_id=args.kms_key))
+    return 0
+
+
+def _nonnegative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr (scripts read the last line), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dbshift", description="SQL Server migrations on AWS as code")
+    parser = _Parser(prog="dbshift", description="SQL Server migrations on AWS as code")
     sub = parser.add_subparsers(dest="command", required=True)
 
     est = sub.add_parser("estate", help="the emulated estate (moto, PostgreSQL, WinRM + SQL Server emulator)")
@@ -63,6 +113,43 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--root", default=".estate")
     demo.add_argument("--keep", action="store_true", help="leave the estate running afterwards")
     demo.set_defaults(func=cmd_demo)
+
+    tlog = sub.add_parser("tlog", help="transaction-log backups RDS copied to S3")
+    tlog_sub = tlog.add_subparsers(dest="tlog_command", required=True)
+    fetch = tlog_sub.add_parser(
+        "fetch",
+        help="download + decrypt log copies in a seq range; prints the files in apply order",
+        description="Writes DEST/<object file name>.out for every log copy with seq in range and prints one "
+        "path per line in apply (seq) order. Re-entrant: files already fetched and verified are kept. "
+        "Progress goes to stderr.",
+    )
+    fetch.add_argument("s3_prefix", metavar="s3://BUCKET/PREFIX/", help="where rds_tlog_backup_copy_to_S3 wrote them")
+    fetch.add_argument("--start-seq", required=True, type=_nonnegative, help="first rds_backup_seq_id")
+    fetch.add_argument("--end-seq", type=_nonnegative, help="last rds_backup_seq_id (default: the newest)")
+    fetch.add_argument("--dest", required=True, help="directory for the .out files")
+    fetch.add_argument("--parallel", type=int, default=4, help="objects fetched at once (default 4)")
+    fetch.add_argument("--kms-key", help="KMS key ARN expected (default: the one in each object's metadata)")
+    fetch.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    fetch.set_defaults(func=cmd_tlog_fetch)
+
+    tde = sub.add_parser(
+        "tde-password",
+        help="write the password of an RDS TDE certificate backup's private key to a 0600 file",
+        description="KMS-decrypts the .pvk object's rds-tde-pwd metadata and writes base64 of the plaintext (what "
+        "DECRYPTION BY PASSWORD takes) to FILE, mode 0600. Prints nothing secret.",
+    )
+    tde.add_argument("pvk_s3_url", metavar="s3://BUCKET/KEY.pvk")
+    tde.add_argument("--kms-key", required=True, metavar="ARN", help="@kms_password_key_arn of the backup")
+    tde.add_argument("--out", required=True, metavar="FILE")
+    tde.set_defaults(func=cmd_tde_password)
+
+    s3 = sub.add_parser("s3", help="S3 objects (envelope-encrypted ones are decrypted on the way)")
+    s3_sub = s3.add_subparsers(dest="s3_command", required=True)
+    get = s3_sub.add_parser("get", help="download one object into a directory; prints the written path")
+    get.add_argument("s3_url", metavar="s3://BUCKET/KEY")
+    get.add_argument("--dest", required=True, metavar="DIR")
+    get.add_argument("--kms-key", help="KMS key ARN expected for an encrypted object")
+    get.set_defaults(func=cmd_s3_get)
     return parser
 
 

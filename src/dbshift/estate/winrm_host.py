@@ -10,6 +10,12 @@ Each `powershell.exe ... -EncodedCommand X` that dbshift sends is decoded (the s
 script comes from stdin), read with dbshift.tsql.psscript.parse_sql_script, executed on the
 emulator, and answered with exactly what the real script prints on Windows (render_outcome).
 Any other command fails with exit code 1 and a stderr line naming it.
+
+A `# dbshift-cli v1` script (dbshift.tsql.psscript.build_cli_script) runs the real dbshift CLI as
+`python -m dbshift.cli ARGV` in a subprocess, as dbshift.exe would run on the EC2 host: absolute
+Windows paths in ARGV become paths in the EC2 instance's HostFs (where its RESTORE reads files) and
+HostFs paths in the output become Windows paths again. The child's environment is the config's
+"host_env" (the emulated instance profile: AWS endpoint, region, keys) over this process's own.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import re
 import signal
+import subprocess
 import sys
 import threading
 import traceback
@@ -29,8 +38,11 @@ from dbshift.estate.winrm_server import RunCommand, WsmanServer
 from dbshift.tsql.psscript import (
     EXIT_SCRIPT_FAILURE,
     UnsupportedCommandError,
+    is_cli_script,
+    parse_cli_script,
     parse_command_line,
     parse_sql_script,
+    render_cli_outcome,
     render_outcome,
 )
 from dbshift.tsql.result import SqlError
@@ -68,12 +80,88 @@ def load_config(path: Path) -> tuple[Path, list[Any]]:
     return Path(data["root"]), instances
 
 
-def make_runner(emulator: Any) -> RunCommand:
-    """The WS-Man command callback: dbshift's SQL scripts → emulator.execute → what the script prints."""
+def load_host_env(path: Path) -> dict[str, str] | None:
+    """The config's "host_env" (what programs on the emulated EC2 host see), or None when absent."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the SQL Server emulator config {path}: {exc}") from exc
+    env = data.get("host_env") if isinstance(data, dict) else None
+    if env is None:
+        return None
+    if not isinstance(env, dict):
+        raise ConfigError(f"{path}: host_env must be an object of environment variables")
+    return {str(k): str(v) for k, v in env.items()}
+
+
+_WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/]")
+# The AWS settings of the host come from host_env only (as an instance profile would give them).
+_AWS_ENV = re.compile(r"^(AWS_|DBSHIFT_AWS_)")
+
+
+def _ec2_hostfs(emulator: Any) -> Any:
+    for inst in emulator.instances.values():
+        if inst.config.kind == "ec2":
+            return inst.hostfs
+    raise ConfigError("the SQL Server emulator has no EC2 instance: the dbshift CLI runs on the EC2 host")
+
+
+def run_cli(argv: tuple[str, ...], hostfs: Any, host_env: dict[str, str] | None) -> tuple[int, str, str]:
+    """dbshift ARGV in a subprocess with Windows paths mapped onto `hostfs` → (exit, stdout, stderr)."""
+    local_args = []
+    for arg in argv:
+        if _WINDOWS_PATH.match(arg):
+            try:
+                arg = str(hostfs.local_path(arg))
+            except ValueError as exc:
+                return 2, "", f"dbshift: error: {exc}\n"
+        local_args.append(arg)
+    env = dict(os.environ)
+    if host_env is not None:
+        env = {k: v for k, v in env.items() if not _AWS_ENV.match(k)}
+        env.update(host_env)
+    env["PYTHONIOENCODING"] = "utf-8"
+    proc = subprocess.run([sys.executable, "-m", "dbshift.cli", *local_args], capture_output=True, env=env, check=False)
+    roots = sorted({str(Path(hostfs.root)), str(Path(hostfs.root).resolve())}, key=len, reverse=True)
+
+    def to_windows(text: str) -> str:
+        def one(m: re.Match[str]) -> str:
+            try:
+                return hostfs.windows_path(Path(m.group(0)))
+            except (ValueError, IndexError):
+                return m.group(0)
+
+        pattern = "(?:" + "|".join(re.escape(r) for r in roots) + r")/[^\s'\"]*"
+        return re.sub(pattern, one, text)
+
+    def line_to_windows(line: str) -> str:
+        # stdout lines that are one path (tlog fetch, s3 get) may hold spaces: map the whole line
+        if any(line.startswith(r + "/") for r in roots):
+            try:
+                return hostfs.windows_path(Path(line))
+            except (ValueError, IndexError):
+                pass
+        return to_windows(line)
+
+    out = "\n".join(line_to_windows(line) for line in proc.stdout.decode("utf-8", errors="replace").split("\n"))
+    err = to_windows(proc.stderr.decode("utf-8", errors="replace"))
+    # Python on Windows writes CRLF line ends to its redirected stdout/stderr.
+    return proc.returncode, out.replace("\n", "\r\n"), err.replace("\n", "\r\n")
+
+
+def make_runner(emulator: Any, host_env: dict[str, str] | None = None) -> RunCommand:
+    """The WS-Man command callback: dbshift's SQL scripts → emulator.execute → what the script prints;
+    dbshift CLI scripts → the dbshift CLI on the EC2 host's file system (see the module docstring)."""
 
     def run(command_line: str, stdin: bytes) -> tuple[int, bytes, bytes]:
         try:
-            request = parse_sql_script(parse_command_line(command_line, stdin))
+            script = parse_command_line(command_line, stdin)
+            if is_cli_script(script):
+                cli = parse_cli_script(script)
+                if cli.exe.replace("/", "\\").rsplit("\\", 1)[-1].lower() not in ("dbshift.exe", "dbshift"):
+                    return 2, b"", f"dbshift-cli: the emulated host has no {cli.exe!r}\r\n".encode()
+                return render_cli_outcome(*run_cli(cli.argv, _ec2_hostfs(emulator), host_env))
+            request = parse_sql_script(script)
         except UnsupportedCommandError as exc:
             return 1, b"", f"dbshift WinRM emulator: {exc}\r\n".encode()
         try:
@@ -113,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         password = _read_secret(args.password_file, "WinRM password")
         root, instances = load_config(args.config)
+        host_env = load_host_env(args.config)
     except ConfigError as exc:
         print(f"winrm_host: {exc}", file=sys.stderr)
         return 2
@@ -120,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    server = WsmanServer(make_runner(emulator), args.username, password, host=args.host, port=args.port)
+    server = WsmanServer(make_runner(emulator, host_env), args.username, password, host=args.host, port=args.port)
     try:
         server.start()
         print(f"listening on {server.url}", flush=True)

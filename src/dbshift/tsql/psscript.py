@@ -494,3 +494,155 @@ def parse_outcome(exit_code: int, stdout: bytes, stderr: bytes, server: str) -> 
             f"{clean_stderr(stderr) or '(no stderr)'}"
         )
     return partial
+
+
+# --- the dbshift CLI on the host (dbshift-cli v1) -------------------------------------------------
+
+CLI_SCRIPT_MARKER = "# dbshift-cli v1"
+CLI_BEGIN = "<<<dbshift-cli>>>"
+CLI_END = "<<<end-dbshift-cli>>>"
+_CLI_PLACEHOLDER = "__DBSHIFT_ARGV__"
+
+# Runs dbshift.exe with the arguments inside the base64 literal (quoted for CreateProcess, since
+# .NET Framework's ProcessStartInfo takes one argument string) and prints its exit code, stdout and
+# stderr as base64 of UTF-8 between marker lines: the console code page cannot alter them.
+_CLI_SCRIPT_TEMPLATE = r"""# dbshift-cli v1
+# Written by dbshift (dbshift.tsql.psscript). Runs the dbshift command line on this host and prints its
+# exit code, stdout and stderr as one base64 document between marker lines.
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$dbshiftArgv = '__DBSHIFT_ARGV__'
+
+Add-Type -AssemblyName System.Web.Extensions
+$serializer = New-Object System.Web.Script.Serialization.JavaScriptSerializer
+$req = $serializer.DeserializeObject([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($dbshiftArgv)))
+
+# One argument as CommandLineToArgvW reads it back.
+function Quote-Arg([string]$a) {
+    if ($a.Length -gt 0 -and $a -notmatch '[\s"]') { return $a }
+    $sb = New-Object Text.StringBuilder
+    [void]$sb.Append('"')
+    $slashes = 0
+    foreach ($c in $a.ToCharArray()) {
+        if ($c -eq [char]'\') { $slashes++; continue }
+        if ($c -eq [char]'"') { [void]$sb.Append([char]'\', 2 * $slashes + 1); $slashes = 0 }
+        elseif ($slashes -gt 0) { [void]$sb.Append([char]'\', $slashes); $slashes = 0 }
+        [void]$sb.Append($c)
+    }
+    [void]$sb.Append([char]'\', 2 * $slashes).Append('"')
+    return $sb.ToString()
+}
+
+try {
+    $psi = New-Object System.Diagnostics.ProcessStartInfo
+    $psi.FileName = $req['exe']
+    $psi.Arguments = (@($req['argv']) | ForEach-Object { Quote-Arg ([string]$_) }) -join ' '
+    $psi.UseShellExecute = $false
+    $psi.CreateNoWindow = $true
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.StandardOutputEncoding = [Text.Encoding]::UTF8
+    $psi.StandardErrorEncoding = [Text.Encoding]::UTF8
+    $psi.EnvironmentVariables['PYTHONIOENCODING'] = 'utf-8'
+    $proc = [Diagnostics.Process]::Start($psi)
+    # Read both pipes at once: a child blocked on a full stderr pipe would never finish stdout.
+    $outTask = $proc.StandardOutput.ReadToEndAsync()
+    $err = $proc.StandardError.ReadToEnd()
+    $out = $outTask.Result
+    $proc.WaitForExit()
+    $code = $proc.ExitCode
+} catch {
+    [Console]::Error.WriteLine('dbshift-cli: ' + $_.Exception.GetType().FullName + ': ' + $_.Exception.Message)
+    [Console]::Error.Flush()
+    exit 2
+}
+$utf8 = New-Object Text.UTF8Encoding $false
+$doc = '{"exit_code":' + $code + ',"stdout":"' + [Convert]::ToBase64String($utf8.GetBytes($out)) +
+    '","stderr":"' + [Convert]::ToBase64String($utf8.GetBytes($err)) + '"}'
+[Console]::Out.Write('<<<dbshift-cli>>>' + "`r`n" + $doc + "`r`n" + '<<<end-dbshift-cli>>>' + "`r`n")
+[Console]::Out.Flush()
+exit $code
+"""
+
+
+@dataclass(frozen=True)
+class CliRequest:
+    argv: tuple[str, ...]
+    exe: str
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def build_cli_script(argv: list[str] | tuple[str, ...], exe: str = "dbshift.exe") -> str:
+    """The PowerShell script that runs `exe argv...` on the host (see _CLI_SCRIPT_TEMPLATE). Secrets
+    must not be in argv: they would show in the host's process list."""
+    if not all(isinstance(a, str) for a in argv):
+        raise DbshiftError(f"build_cli_script: every argument must be a string, got {list(argv)!r}")
+    payload = {"exe": exe, "argv": list(argv)}
+    encoded = base64.b64encode(json.dumps(payload, ensure_ascii=False).encode("utf-8")).decode("ascii")
+    return _CLI_SCRIPT_TEMPLATE.replace(_CLI_PLACEHOLDER, encoded)
+
+
+def parse_cli_script(script: str) -> CliRequest:
+    """The request inside a script build_cli_script wrote; anything else raises UnsupportedCommandError."""
+    first_line = script.split("\n", 1)[0].rstrip("\r")
+    if first_line != CLI_SCRIPT_MARKER:
+        raise UnsupportedCommandError(f"not a dbshift CLI script: the first line is {first_line[:60]!r}")
+    match = re.search(r"^\$dbshiftArgv = '([A-Za-z0-9+/=]*)'$", script, re.MULTILINE)
+    if not match:
+        raise UnsupportedCommandError("dbshift-cli v1 script without its $dbshiftArgv literal")
+    try:
+        data = json.loads(base64.b64decode(match.group(1), validate=True).decode("utf-8"))
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise UnsupportedCommandError(f"dbshift-cli v1 script: the argv literal is not base64 JSON: {exc}") from exc
+    if not isinstance(data, dict) or set(data) != {"exe", "argv"} or not isinstance(data["argv"], list):
+        raise UnsupportedCommandError("dbshift-cli v1 request must be {'exe': ..., 'argv': [...]}")
+    request = CliRequest(tuple(str(a) for a in data["argv"]), str(data["exe"]))
+    if build_cli_script(list(request.argv), request.exe) != script:
+        raise UnsupportedCommandError(
+            "dbshift-cli v1 script differs from the template this dbshift version writes: refusing to guess"
+        )
+    return request
+
+
+def is_cli_script(script: str) -> bool:
+    return script.split("\n", 1)[0].rstrip("\r") == CLI_SCRIPT_MARKER
+
+
+def render_cli_outcome(exit_code: int, stdout: str, stderr: str) -> tuple[int, bytes, bytes]:
+    """(exit code, stdout, stderr) exactly as the dbshift-cli script prints them for this run."""
+    doc = json.dumps(
+        {
+            "exit_code": exit_code,
+            "stdout": base64.b64encode(stdout.encode("utf-8")).decode("ascii"),
+            "stderr": base64.b64encode(stderr.encode("utf-8")).decode("ascii"),
+        },
+        separators=(",", ":"),
+    )
+    return exit_code, f"{CLI_BEGIN}\r\n{doc}\r\n{CLI_END}\r\n".encode("ascii"), b""
+
+
+def parse_cli_outcome(exit_code: int, stdout: bytes, stderr: bytes, host: str) -> CommandResult:
+    """What the dbshift-cli script printed → CommandResult; DbshiftError when dbshift never ran."""
+    text = stdout.decode("utf-8", errors="replace")
+    begin = text.find(CLI_BEGIN)
+    end = text.find(CLI_END, begin + 1) if begin >= 0 else -1
+    if begin < 0 or end < 0:
+        reason = clean_stderr(stderr) or text.strip()[-2000:] or "(no output)"
+        raise DbshiftError(
+            f"the dbshift command did not run on {host} (exit code {exit_code}): {reason}\n"
+            "Check that dbshift is installed there (dbshift.exe on PATH) and that PowerShell 5.1 runs."
+        )
+    try:
+        doc = json.loads(text[begin + len(CLI_BEGIN) : end])
+        out = base64.b64decode(doc["stdout"]).decode("utf-8", errors="replace")
+        err = base64.b64decode(doc["stderr"]).decode("utf-8", errors="replace")
+        code = int(doc["exit_code"])
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise DbshiftError(f"the dbshift-cli script on {host} printed a malformed result document: {exc}") from exc
+    return CommandResult(code, out, err)

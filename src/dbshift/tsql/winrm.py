@@ -1,4 +1,6 @@
-"""SqlSession over WinRM: runs T-SQL on a SQL Server host through PowerShell, with pywinrm.
+"""WinRM to a Windows host: WinRMSqlSession (SqlSession: T-SQL) and WinRMHost (the dbshift CLI), one transport.
+
+SqlSession over WinRM: runs T-SQL on a SQL Server host through PowerShell, with pywinrm.
 
 One WinRM shell stays open across execute() calls (close it with close() or a `with` block). Each
 call runs `powershell.exe -NoProfile -NonInteractive -EncodedCommand <script>`; a script too long
@@ -18,15 +20,23 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import TracebackType
+from typing import Self
 
 import requests
 from winrm.exceptions import InvalidCredentialsError, WinRMError, WinRMTransportError, WSManFaultError
 from winrm.protocol import Protocol
 
 from dbshift.errors import ConfigError, DbshiftError
-from dbshift.tsql.psscript import build_invocation, build_sql_script, parse_outcome
+from dbshift.tsql.psscript import (
+    CommandResult,
+    build_cli_script,
+    build_invocation,
+    build_sql_script,
+    parse_cli_outcome,
+    parse_outcome,
+)
 from dbshift.tsql.result import SqlResult
 
 log = logging.getLogger(__name__)
@@ -43,23 +53,17 @@ class RemoteShellError(DbshiftError):
     """The WinRM transport failed (credentials, network, TLS, or a WS-Management fault)."""
 
 
-class WinRMSqlSession:
-    """Runs T-SQL on `server_instance` through the WinRM endpoint `endpoint` (SqlSession protocol).
-
-    SQL Server authentication when `sql_username` is given, else Windows integrated security as the
-    WinRM user.
-    """
+class WinRMShell:
+    """One WinRM shell on a Windows host that runs dbshift's PowerShell scripts (the transport shared by
+    WinRMSqlSession and WinRMHost). Opened on first use; close() or a `with` block closes it."""
 
     def __init__(
         self,
         endpoint: str,
         username: str,
         password: str,
-        server_instance: str,
         transport: str = "ntlm",
         server_cert_validation: str = "validate",
-        sql_username: str | None = None,
-        sql_password: str | None = None,
         operation_timeout_sec: int = 20,
         read_timeout_sec: int = 30,
         proxy: str | None = None,
@@ -75,10 +79,6 @@ class WinRMSqlSession:
             raise ConfigError(
                 f"winrm server_cert_validation {server_cert_validation!r} is invalid: use 'validate' or 'ignore'"
             )
-        if not server_instance:
-            raise ConfigError("server_instance is empty: pass the SQL Server instance name (HOST or HOST\\INSTANCE)")
-        if sql_username and sql_password is None:
-            raise ConfigError(f"sql_username {sql_username!r} is set but sql_password is not: set both or neither")
         if not 0 < operation_timeout_sec < read_timeout_sec:
             raise ConfigError(
                 f"winrm timeouts: need 0 < operation_timeout_sec ({operation_timeout_sec}) < read_timeout_sec "
@@ -87,9 +87,6 @@ class WinRMSqlSession:
         self.endpoint = endpoint
         self.username = username
         self.transport = transport
-        self.server_instance = server_instance
-        self._sql_username = sql_username or None
-        self._sql_password = sql_password if sql_username else None
         # Explicit proxy and CA bundle: pywinrm's "legacy_requests" defaults (read from the environment)
         # are deprecated. No proxy unless given; the CA bundle from the usual variables unless given.
         ca = ca_trust_path or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
@@ -108,17 +105,7 @@ class WinRMSqlSession:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return (
-            f"WinRMSqlSession(endpoint={self.endpoint!r}, username={self.username!r}, "
-            f"server_instance={self.server_instance!r}, transport={self.transport!r})"
-        )
-
-    # --- SqlSession ---
-
-    def execute(self, sql: str, database: str | None = None, timeout: int | None = None) -> SqlResult:
-        script = build_sql_script(self.server_instance, sql, database, timeout, self._sql_username, self._sql_password)
-        code, out, err = self.run_powershell(script, force_stdin=self._sql_password is not None)
-        return parse_outcome(code, out, err, self.server_instance)
+        return f"{type(self).__name__}(endpoint={self.endpoint!r}, username={self.username!r})"
 
     # --- lower level ---
 
@@ -184,7 +171,7 @@ class WinRMSqlSession:
             except Exception as exc:  # the shell dies with its idle timeout anyway
                 log.debug("closing WinRM shell on %s failed: %s", self.endpoint, type(exc).__name__)
 
-    def __enter__(self) -> WinRMSqlSession:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -228,3 +215,127 @@ class WinRMSqlSession:
                 f"cannot connect to {where} while {doing}: check winrm_endpoint and that WinRM listens there "
                 f"({type(exc).__name__})"
             ) from exc
+
+
+class WinRMSqlSession(WinRMShell):
+    """Runs T-SQL on `server_instance` through the WinRM endpoint `endpoint` (SqlSession protocol).
+
+    SQL Server authentication when `sql_username` is given, else Windows integrated security as the
+    WinRM user.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        username: str,
+        password: str,
+        server_instance: str,
+        transport: str = "ntlm",
+        server_cert_validation: str = "validate",
+        sql_username: str | None = None,
+        sql_password: str | None = None,
+        operation_timeout_sec: int = 20,
+        read_timeout_sec: int = 30,
+        proxy: str | None = None,
+        ca_trust_path: str | None = None,
+    ) -> None:
+        if not server_instance:
+            raise ConfigError("server_instance is empty: pass the SQL Server instance name (HOST or HOST\\INSTANCE)")
+        if sql_username and sql_password is None:
+            raise ConfigError(f"sql_username {sql_username!r} is set but sql_password is not: set both or neither")
+        super().__init__(
+            endpoint,
+            username,
+            password,
+            transport,
+            server_cert_validation,
+            operation_timeout_sec,
+            read_timeout_sec,
+            proxy,
+            ca_trust_path,
+        )
+        self.server_instance = server_instance
+        self._sql_username = sql_username or None
+        self._sql_password = sql_password if sql_username else None
+
+    def __repr__(self) -> str:
+        return (
+            f"WinRMSqlSession(endpoint={self.endpoint!r}, username={self.username!r}, "
+            f"server_instance={self.server_instance!r}, transport={self.transport!r})"
+        )
+
+    # --- SqlSession ---
+
+    def execute(self, sql: str, database: str | None = None, timeout: int | None = None) -> SqlResult:
+        script = build_sql_script(self.server_instance, sql, database, timeout, self._sql_username, self._sql_password)
+        code, out, err = self.run_powershell(script, force_stdin=self._sql_password is not None)
+        return parse_outcome(code, out, err, self.server_instance)
+
+
+class WinRMHost(WinRMShell):
+    """The Windows host behind `endpoint`, where dbshift is installed: runs the dbshift CLI there
+    (e.g. `tlog fetch`, `s3 get`) so that files land where SQL Server reads them."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        username: str,
+        password: str,
+        transport: str = "ntlm",
+        server_cert_validation: str = "validate",
+        operation_timeout_sec: int = 20,
+        read_timeout_sec: int = 30,
+        proxy: str | None = None,
+        ca_trust_path: str | None = None,
+        dbshift_exe: str = "dbshift.exe",
+    ) -> None:
+        super().__init__(
+            endpoint,
+            username,
+            password,
+            transport,
+            server_cert_validation,
+            operation_timeout_sec,
+            read_timeout_sec,
+            proxy,
+            ca_trust_path,
+        )
+        self.dbshift_exe = dbshift_exe
+
+    def run_dbshift(self, argv: Sequence[str], timeout: float | None = None, check: bool = True) -> CommandResult:
+        """Run `dbshift <argv>` on the host → CommandResult(exit_code, stdout, stderr). A non-zero exit
+        raises DbshiftError with the last line of stderr (dbshift's one-line reason) unless check=False.
+        `timeout` (seconds) bounds the whole command; None waits as long as it takes (WinRM operation
+        timeouts are retried by pywinrm without re-running the command)."""
+        script = build_cli_script(list(argv), self.dbshift_exe)
+        if timeout is None:
+            code, out, err = self.run_powershell(script)
+        else:
+            code, out, err = self._run_with_deadline(script, timeout, argv)
+        result = parse_cli_outcome(code, out, err, self.endpoint)
+        if check and result.exit_code != 0:
+            lines = [line for line in result.stderr.splitlines() if line.strip()]
+            reason = lines[-1].strip() if lines else f"exit code {result.exit_code}, no message"
+            raise DbshiftError(f"dbshift {' '.join(argv[:2])} failed on {self.endpoint}: {reason}")
+        return result
+
+    def _run_with_deadline(self, script: str, timeout: float, argv: Sequence[str]) -> tuple[int, bytes, bytes]:
+        box: dict[str, object] = {}
+
+        def target() -> None:
+            try:
+                box["result"] = self.run_powershell(script)
+            except BaseException as exc:  # handed to the caller's thread
+                box["error"] = exc
+
+        worker = threading.Thread(target=target, name="dbshift-cli", daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive():
+            raise DbshiftError(
+                f"dbshift {' '.join(argv[:2])} on {self.endpoint} did not finish within {timeout:g}s; "
+                "raise the timeout (it is re-entrant: running it again resumes)"
+            )
+        if "error" in box:
+            raise box["error"]  # type: ignore[misc]
+        return box["result"]  # type: ignore[return-value]

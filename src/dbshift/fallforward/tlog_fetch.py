@@ -1,0 +1,303 @@
+"""Fetch and decrypt the transaction-log copies RDS for SQL Server writes to S3.
+
+Unlike the procedure's own script, this lists every page (not just the first 1,000 keys), orders by
+the numeric seq id in the key (2 before 10), keeps only [start_seq, end_seq] and refuses a range
+with a missing seq before writing anything. Objects are decrypted while they download, several at
+once, into DIR/<object file name>.out.tmp, renamed to .out only after the padding check.
+
+Re-entrant: next to each .out a small sidecar (.out.etag) records the object's ETag and the .out's
+size and mtime. It is written before the rename and matches only the file it was written for, so
+a crash between the two leaves a mismatch (refetch), and a changed object (new ETag) is refetched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from dbshift.aws.clients import AwsConfig
+from dbshift.errors import DbshiftError
+from dbshift.fallforward.s3_get import FetchCancelled, S3Url, StreamedObject, stream_object
+
+# <db_id>.<family_guid>.<rds_backup_seq_id>.<backup_file_epoch>
+_TLOG_NAME = re.compile(r"^(?P<db>\d+)\.(?P<guid>[0-9A-Za-z-]+)\.(?P<seq>\d+)\.(?P<epoch>\d+)$")
+OUT_SUFFIX = ".out"
+SIDECAR_SUFFIX = ".out.etag"
+MAX_PARALLEL = 32
+
+
+@dataclass(frozen=True)
+class TlogObject:
+    key: str
+    seq: int
+    size: int  # bytes in S3 (ciphertext)
+    etag: str
+
+    @property
+    def file_name(self) -> str:
+        return self.key.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class FetchedLog:
+    key: str
+    seq: int
+    path: Path
+    size: int  # bytes of the decrypted .out file
+    skipped: bool  # already fetched and verified by an earlier run
+
+
+def parse_seq(key: str) -> int | None:
+    """The rds_backup_seq_id in an RDS log-copy key, or None for any other key."""
+    m = _TLOG_NAME.match(key.rsplit("/", 1)[-1])
+    return int(m.group("seq")) if m else None
+
+
+def _ranges(numbers: list[int]) -> str:
+    """[3, 4, 5, 9] -> '3-5, 9'."""
+    parts: list[str] = []
+    start = prev = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(parts)
+
+
+def list_tlogs(s3: Any, url: S3Url, page_size: int = 1000) -> list[TlogObject]:
+    """Every log-copy object under the prefix (all pages), in numeric seq order."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    found: list[TlogObject] = []
+    try:
+        pages = s3.get_paginator("list_objects_v2").paginate(
+            Bucket=url.bucket, Prefix=url.key, PaginationConfig={"PageSize": page_size}
+        )
+        for page in pages:
+            for obj in page.get("Contents", []):
+                seq = parse_seq(obj["Key"])
+                if seq is not None:
+                    found.append(TlogObject(obj["Key"], seq, int(obj["Size"]), str(obj.get("ETag", ""))))
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        raise DbshiftError(
+            f"listing {url}: S3 {err.get('Code')}: {err.get('Message')}; check the bucket name and that this role "
+            "may s3:ListBucket on it"
+        ) from None
+    except BotoCoreError as exc:
+        raise DbshiftError(f"listing {url}: {exc}") from exc
+    return sorted(found, key=lambda o: o.seq)
+
+
+def select_range(objects: list[TlogObject], url: S3Url, start_seq: int, end_seq: int | None) -> list[TlogObject]:
+    """The objects with start_seq <= seq <= end_seq (end: the newest found), checking that no seq is
+    missing and none appears twice."""
+    if start_seq < 0 or (end_seq is not None and end_seq < start_seq):
+        raise DbshiftError(f"seq range {start_seq}..{end_seq} is empty: need 0 <= --start-seq <= --end-seq")
+    chosen = [o for o in objects if o.seq >= start_seq and (end_seq is None or o.seq <= end_seq)]
+    if not chosen:
+        newest = f"; the newest there is seq {objects[-1].seq}" if objects else "; there are none"
+        raise DbshiftError(
+            f"no log backup copies with seq {start_seq}..{end_seq if end_seq is not None else ''} under {url}"
+            f"{newest} (copy them with msdb.dbo.rds_tlog_backup_copy_to_S3 first)"
+        )
+    by_seq: dict[int, TlogObject] = {}
+    for o in chosen:
+        if o.seq in by_seq:
+            raise DbshiftError(
+                f"seq {o.seq} appears twice under {url}: {by_seq[o.seq].key} and {o.key}; give the prefix of one "
+                "database and family (…/<db_id>.<family_guid>/)"
+            )
+        by_seq[o.seq] = o
+    last = end_seq if end_seq is not None else chosen[-1].seq
+    missing = [n for n in range(start_seq, last + 1) if n not in by_seq]
+    if missing:
+        raise DbshiftError(
+            f"gap in the log backups under {url}: seq {_ranges(missing)} missing from {start_seq}..{last}; "
+            "copy them with msdb.dbo.rds_tlog_backup_copy_to_S3 (nothing was downloaded)"
+        )
+    return chosen
+
+
+# --- re-entrancy sidecar -------------------------------------------------------------------------
+
+
+def _sidecar_record(obj: TlogObject, out: Path) -> dict[str, Any]:
+    st = out.stat()
+    return {"key": obj.key, "etag": obj.etag, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def already_fetched(obj: TlogObject, out: Path) -> bool:
+    """True when `out` was written and verified from this very object version."""
+    sidecar = out.with_name(obj.file_name + SIDECAR_SUFFIX)
+    try:
+        recorded = json.loads(sidecar.read_text(encoding="utf-8"))
+        return bool(obj.etag) and recorded == _sidecar_record(obj, out)
+    except (OSError, ValueError):
+        return False
+
+
+def _write_sidecar(obj: TlogObject, tmp_out: Path, out: Path) -> None:
+    sidecar = out.with_name(obj.file_name + SIDECAR_SUFFIX)
+    tmp = sidecar.with_name(sidecar.name + ".tmp")
+    # rename keeps the mtime, so the record made from the temporary file matches the final one
+    tmp.write_text(json.dumps(_sidecar_record(obj, tmp_out)) + "\n", encoding="utf-8")
+    os.replace(tmp, sidecar)
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+
+class Progress:
+    """Files, MB, MB/s and ETA on a text stream (stderr): redrawn in place on a terminal, a line
+    every few seconds otherwise. Thread-safe."""
+
+    def __init__(self, stream: TextIO | None, files: int, total_bytes: int) -> None:
+        self.stream = stream
+        self.files, self.total = files, total_bytes
+        self.done_files = self.done_bytes = 0
+        self.start = self._last = time.monotonic()
+        self._tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
+        self._every = 0.5 if self._tty else 5.0
+        self._lock = threading.Lock()
+
+    def add_bytes(self, n: int) -> None:
+        with self._lock:
+            self.done_bytes += n
+            self._maybe_draw()
+
+    def file_done(self) -> None:
+        with self._lock:
+            self.done_files += 1
+            self._maybe_draw()
+
+    def _line(self) -> str:
+        elapsed = max(time.monotonic() - self.start, 1e-6)
+        rate = self.done_bytes / elapsed
+        eta = (self.total - self.done_bytes) / rate if rate > 0 else 0.0
+        return (
+            f"tlog fetch: {self.done_files}/{self.files} files, {self.done_bytes / 1e6:.1f}/{self.total / 1e6:.1f} MB, "
+            f"{rate / 1e6:.1f} MB/s, ETA {eta:.0f}s"
+        )
+
+    def _maybe_draw(self) -> None:
+        now = time.monotonic()
+        if self.stream is None or now - self._last < self._every:
+            return
+        self._last = now
+        self.stream.write(("\r" + self._line()) if self._tty else self._line() + "\n")
+        self.stream.flush()
+
+    def close(self, skipped: int) -> None:
+        if self.stream is None:
+            return
+        elapsed = time.monotonic() - self.start
+        end = "\r" if self._tty else ""
+        self.stream.write(
+            f"{end}tlog fetch: {self.done_files} fetched, {skipped} already present, "
+            f"{self.done_bytes / 1e6:.1f} MB in {elapsed:.1f}s\n"
+        )
+        self.stream.flush()
+
+
+# --- the fetch -----------------------------------------------------------------------------------
+
+
+def fetch_tlogs(
+    s3_url: str,
+    start_seq: int,
+    end_seq: int | None,
+    dest: Path,
+    parallel: int = 4,
+    aws: AwsConfig | None = None,
+    kms_key_id: str | None = None,
+    progress: TextIO | None = None,
+    page_size: int = 1000,
+    on_listed: Callable[[list[TlogObject]], None] | None = None,
+) -> list[FetchedLog]:
+    """Download and decrypt the log copies with seq in [start_seq, end_seq] under s3_url into
+    dest/<object file name>.out; returns them in apply (seq) order. See the module docstring."""
+    from dbshift.aws.clients import client
+
+    if not 1 <= parallel <= MAX_PARALLEL:
+        raise DbshiftError(f"--parallel {parallel} is out of range: use 1..{MAX_PARALLEL}")
+    url = S3Url.parse(s3_url)
+    s3 = client("s3", aws)
+    chosen = select_range(list_tlogs(s3, url, page_size), url, start_seq, end_seq)
+    if on_listed is not None:
+        on_listed(chosen)
+    dest = Path(dest)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DbshiftError(f"cannot create --dest {dest}: {exc.strerror}") from exc
+
+    results: dict[int, FetchedLog] = {}
+    todo: list[TlogObject] = []
+    for obj in chosen:
+        out = dest / (obj.file_name + OUT_SUFFIX)
+        if already_fetched(obj, out):
+            results[obj.seq] = FetchedLog(obj.key, obj.seq, out, out.stat().st_size, True)
+        else:
+            todo.append(obj)
+
+    bar = Progress(progress, len(todo), sum(o.size for o in todo))
+    if todo:
+        kms_client: list[Any] = []
+        kms_lock = threading.Lock()
+
+        def kms() -> Any:  # one shared client, made only when an object is encrypted
+            with kms_lock:
+                if not kms_client:
+                    kms_client.append(client("kms", aws))
+                return kms_client[0]
+
+        cancel = threading.Event()
+
+        def one(obj: TlogObject) -> StreamedObject:
+            out = dest / (obj.file_name + OUT_SUFFIX)
+            # A stale record must not vouch for the file while it is being replaced.
+            out.with_name(obj.file_name + SIDECAR_SUFFIX).unlink(missing_ok=True)
+            got = stream_object(
+                s3,
+                kms,
+                url.bucket,
+                obj.key,
+                out,
+                etag=obj.etag or None,
+                kms_key_id=kms_key_id,
+                on_bytes=bar.add_bytes,
+                cancel=cancel,
+                before_rename=lambda tmp, _r: _write_sidecar(obj, tmp, out),
+            )
+            bar.file_done()
+            return got
+
+        with ThreadPoolExecutor(max_workers=min(parallel, len(todo)), thread_name_prefix="tlog-fetch") as pool:
+            futures = {pool.submit(one, obj): obj for obj in todo}
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in done if f.exception() is not None]
+            if failed:
+                cancel.set()
+                for f in futures:
+                    f.cancel()
+                wait(futures)
+                real = [f for f in futures if not f.cancelled() and isinstance(f.exception(), DbshiftError)]
+                first = next((f for f in real if not isinstance(f.exception(), FetchCancelled)), failed[0])
+                raise first.exception()  # type: ignore[misc]
+            for f, obj in futures.items():
+                got = f.result()
+                results[obj.seq] = FetchedLog(obj.key, obj.seq, got.path, got.size, False)
+    bar.close(skipped=len(chosen) - len(todo))
+    return [results[o.seq] for o in chosen]
