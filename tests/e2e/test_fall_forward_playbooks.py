@@ -1,0 +1,167 @@
+"""The three fall-forward playbooks against the emulated estate, for a plain (SalesDb) and a TDE (PayrollDb)
+database: setup, rows on RDS, sync, more rows, sync again, cutover; the four-step check of each playbook;
+cutover refused without confirm_cutover; and the TDE password in no output or file of the run."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import uuid
+from pathlib import Path
+
+import pytest
+from ansible_helpers import Run, RunAnsible
+from ff_helpers import ec2_session, rds_session
+
+pytestmark = [pytest.mark.estate, pytest.mark.slow]
+
+COLUMNS = "order_id, customer, amount, ordered_at"
+
+
+def playbook(run_ansible: RunAnsible, inventory: Path, vars_file: Path, stage: str, *extra: str) -> Run:
+    return run_ansible(
+        "ansible-playbook",
+        "-vvv",
+        "-i",
+        str(inventory),
+        "-e",
+        f"@{vars_file}",
+        *extra,
+        f"playbooks/fall_forward_{stage}.yml",
+    )
+
+
+def four_steps(run_ansible: RunAnsible, inventory: Path, vars_file: Path, stage: str, *extra: str) -> list[Run]:
+    """check mode, real run, check mode again (no change), real run again (changed=0)."""
+    runs = []
+    for check, expect_change in ((True, True), (False, True), (True, False), (False, False)):
+        run = playbook(run_ansible, inventory, vars_file, stage, *extra, *(["--check"] if check else []))
+        runs.append(run)
+        assert run.rc == 0, f"{stage} check={check}:\n{run.output[-8000:]}"
+        changed = run.recap()["changed"]
+        assert (changed > 0) == expect_change, f"{stage} check={check} changed={changed}:\n{run.stdout[-6000:]}"
+    return runs
+
+
+def state(estate, database: str) -> str | None:
+    with ec2_session(estate) as ec2:
+        rows = ec2.execute(f"SELECT state_desc FROM sys.databases WHERE name = N'{database}'").rows
+    return rows[0]["state_desc"] if rows else None
+
+
+def write_rows_and_back_up_the_log(estate, source: str, count: int) -> None:
+    start = random.randint(10_000_000, 2_000_000_000)
+    values = ", ".join(f"({start + i}, N'ff-e2e-{i}', {i}.25, '2026-11-21T10:00:00')" for i in range(count))
+    with rds_session(estate) as rds:
+        rds.execute(f"INSERT INTO dbo.Orders ({COLUMNS}) VALUES {values};", database=source)
+        rds.execute(f"EXEC rdsadmin.emulator.take_tlog_backup @db_name = N'{source}';")
+
+
+def orders(estate, session_factory, database: str) -> list[dict]:
+    with session_factory(estate) as s:
+        return s.execute(f"SELECT {COLUMNS} FROM dbo.Orders ORDER BY order_id", database=database).rows
+
+
+def tde_passwords(estate, ff_aws: dict) -> list[str]:
+    """The private-key passwords of the certificates RDS backed up: base64 of the KMS plaintext."""
+    from dbshift.aws import AwsConfig, client
+    from dbshift.fallforward.endpoints import S3Url
+
+    aws = AwsConfig(region=estate.region, endpoint_url=estate.aws_endpoint_url)
+    s3, kms = client("s3", aws), client("kms", aws)
+    where = S3Url.parse(ff_aws["fall_forward_certificate_s3_prefix"])
+    found = []
+    for obj in s3.list_objects_v2(Bucket=where.bucket, Prefix=where.key).get("Contents", []):
+        if obj["Key"].lower().endswith(".pvk"):
+            meta = s3.head_object(Bucket=where.bucket, Key=obj["Key"])["Metadata"]
+            plain = kms.decrypt(CiphertextBlob=base64.b64decode(meta["rds-tde-pwd"]))["Plaintext"]
+            found.append(base64.b64encode(plain).decode("ascii"))
+    return found
+
+
+@pytest.mark.parametrize(("source", "tde"), [("SalesDb", False), ("PayrollDb", True)])
+def test_fall_forward_end_to_end(
+    run_ansible: RunAnsible, ff_inventory: Path, ff_aws: dict, estate, tmp_path: Path, source: str, tde: bool
+) -> None:
+    target = f"{source}_ff_{uuid.uuid4().hex[:6]}"
+    vars_file = tmp_path / "fall_forward.json"
+    vars_file.write_text(json.dumps({**ff_aws, "fall_forward_databases": [{"source": source, "target": target}]}))
+    runs: list[Run] = []
+
+    # Setup: four steps; check mode touched nothing.
+    check = playbook(run_ansible, ff_inventory, vars_file, "setup", "--check")
+    assert check.rc == 0, check.output[-8000:]
+    assert state(estate, target) is None, "check mode restored the database"
+    runs += [check, *four_steps(run_ansible, ff_inventory, vars_file, "setup")]
+    assert state(estate, target) == "RESTORING"
+    setup_out = runs[2].stdout
+    assert ("certificate imported" in setup_out) == tde, setup_out[-4000:]
+
+    # Rows on RDS, then sync: four steps.
+    write_rows_and_back_up_the_log(estate, source, 5)
+    runs += four_steps(run_ansible, ff_inventory, vars_file, "sync")
+    assert "log(s) applied, LSN reached" in runs[-3].stdout
+    assert state(estate, target) == "RESTORING"
+
+    # More rows, sync again.
+    write_rows_and_back_up_the_log(estate, source, 7)
+    again = playbook(run_ansible, ff_inventory, vars_file, "sync")
+    runs.append(again)
+    assert again.rc == 0 and again.recap()["changed"] > 0, again.output[-8000:]
+
+    # Cutover without confirm_cutover: refused by the role, and by the module on its own; still RESTORING.
+    refused = playbook(run_ansible, ff_inventory, vars_file, "cutover")
+    runs.append(refused)
+    assert refused.rc != 0
+    assert "confirm_cutover=true" in refused.output and refused.recap()["changed"] == 0
+    assert state(estate, target) == "RESTORING"
+    module_refused = run_ansible(
+        "ansible",
+        "-vvv",
+        "-i",
+        str(ff_inventory),
+        "localhost",
+        "-m",
+        "mssql_cutover",
+        "-a",
+        json.dumps(
+            {
+                "winrm_endpoint": "{{ dbshift_winrm_endpoint }}",
+                "winrm_username": "{{ dbshift_winrm_username }}",
+                "winrm_password": "{{ dbshift_winrm_password }}",
+                "winrm_transport": "basic",
+                "source_server": "{{ dbshift_rds_server }}",
+                "source_login": "{{ dbshift_rds_login }}",
+                "source_password": "{{ dbshift_rds_password }}",
+                "target_server": "{{ dbshift_ec2_server }}",
+                "target_database": target,
+            }
+        ),
+    )
+    runs.append(module_refused)
+    assert module_refused.rc != 0 and "set confirm_cutover: true" in module_refused.output
+    assert state(estate, target) == "RESTORING"
+
+    # Cutover with confirm: four steps; ONLINE, rows equal to the source's.
+    write_rows_and_back_up_the_log(estate, source, 3)
+    runs += four_steps(run_ansible, ff_inventory, vars_file, "cutover", "-e", "confirm_cutover=true")
+    assert state(estate, target) == "ONLINE"
+    source_rows = orders(estate, rds_session, source)
+    assert len(source_rows) >= 15
+    assert orders(estate, ec2_session, target) == source_rows
+
+    # No secret anywhere: outputs of every run, and every file under the estate root.
+    secrets = [estate.winrm_password, estate.rds_password, ff_aws["fall_forward_master_key_password"]]
+    if tde:
+        passwords = tde_passwords(estate, ff_aws)
+        assert passwords, "no .pvk under the certificate prefix: the TDE path did not run"
+        secrets += passwords
+    for secret in secrets:
+        assert len(secret) >= 8
+        for run in runs:
+            assert secret not in run.output
+        needle = secret.encode()
+        for path in Path(estate.root).rglob("*"):
+            if path.is_file() and path.name not in {"winrm_password", "rds_password", "postgres_password"}:
+                assert needle not in path.read_bytes(), f"a secret is in {path}"
