@@ -44,7 +44,13 @@ def local_stack(initialised, terraform: TerraformRun, aws_endpoint_url: str) -> 
     prefix = "tft-" + secrets.token_hex(3)
     var_file = path / "test.tfvars.json"
     tmp = var_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"aws_endpoint_url": aws_endpoint_url, "region": REGION, "name_prefix": prefix}))
+    variables = {
+        "aws_endpoint_url": aws_endpoint_url,
+        "region": REGION,
+        "name_prefix": prefix,
+        "controller_role_arns": [controller_role_arn(prefix)],
+    }
+    tmp.write_text(json.dumps(variables))
     os.replace(tmp, var_file)
     stack = LocalStack(path, var_file, prefix, AwsConfig(region=REGION, endpoint_url=aws_endpoint_url), {})
     try:
@@ -55,6 +61,10 @@ def local_stack(initialised, terraform: TerraformRun, aws_endpoint_url: str) -> 
     finally:
         if not stack.destroyed:
             terraform(path, "destroy", "-auto-approve", "-input=false", f"-var-file={var_file}", check=False)
+
+
+def controller_role_arn(prefix: str) -> str:
+    return f"arn:aws:iam::123456789012:role/{prefix}-controller"
 
 
 def _policy(document: str | dict[str, Any]) -> dict[str, Any]:
@@ -76,15 +86,38 @@ def test_outputs(local_stack: LocalStack) -> None:
     p = local_stack.name_prefix
     assert o["backup_bucket_name"] == f"{p}-backups-123456789012"
     assert o["backup_bucket_arn"] == f"arn:aws:s3:::{p}-backups-123456789012"
+    assert o["backup_s3_prefix_url"] == f"s3://{p}-backups-123456789012/backups/"
+    assert o["tlog_s3_prefix_url"] == f"s3://{p}-backups-123456789012/tlogs/"
+    assert o["tlog_copy_target_s3_arn"] == f"arn:aws:s3:::{p}-backups-123456789012/tlogs"
+    assert o["certificate_bucket_name"] == f"{p}-tde-certs-123456789012"
+    assert o["certificate_bucket_arn"] == f"arn:aws:s3:::{p}-tde-certs-123456789012"
+    assert o["certificate_s3_prefix_url"] == f"s3://{p}-tde-certs-123456789012/certificates/"
     assert o["kms_key_arn"].startswith(f"arn:aws:kms:{REGION}:123456789012:key/")
     assert o["kms_key_alias"] == f"alias/{p}-backups"
     assert o["rds_backup_restore_role_arn"] == f"arn:aws:iam::123456789012:role/{p}-sqlserver-rds-backup-restore"
     assert o["option_group_name"] == f"{p}-sqlserver"
 
 
-def test_backup_bucket_encrypted_with_the_key(local_stack: LocalStack) -> None:
+def _buckets(local_stack: LocalStack) -> tuple[str, str, str]:
+    o = local_stack.outputs
+    return o["backup_bucket_name"], o["certificate_bucket_name"], o["log_bucket_name"]
+
+
+def test_backup_bucket_sse_s3_because_of_tlog_copies(local_stack: LocalStack) -> None:
     s3 = local_stack.client("s3")
     rules = s3.get_bucket_encryption(Bucket=local_stack.outputs["backup_bucket_name"])[
+        "ServerSideEncryptionConfiguration"
+    ]["Rules"]
+    assert len(rules) == 1
+    default = rules[0]["ApplyServerSideEncryptionByDefault"]
+    # AWS does not support tlog copies into SSE-KMS buckets; RDS KMS-encrypts each tlog itself.
+    assert default["SSEAlgorithm"] == "AES256"
+    assert "KMSMasterKeyID" not in default
+
+
+def test_certificate_bucket_encrypted_with_the_key(local_stack: LocalStack) -> None:
+    s3 = local_stack.client("s3")
+    rules = s3.get_bucket_encryption(Bucket=local_stack.outputs["certificate_bucket_name"])[
         "ServerSideEncryptionConfiguration"
     ]["Rules"]
     assert len(rules) == 1
@@ -94,9 +127,9 @@ def test_backup_bucket_encrypted_with_the_key(local_stack: LocalStack) -> None:
     assert rules[0]["BucketKeyEnabled"] is True
 
 
-def test_backup_bucket_public_access_blocked(local_stack: LocalStack) -> None:
+def test_public_access_blocked(local_stack: LocalStack) -> None:
     s3 = local_stack.client("s3")
-    for bucket in (local_stack.outputs["backup_bucket_name"], local_stack.outputs["log_bucket_name"]):
+    for bucket in _buckets(local_stack):
         config = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
         assert config == {
             "BlockPublicAcls": True,
@@ -106,18 +139,43 @@ def test_backup_bucket_public_access_blocked(local_stack: LocalStack) -> None:
         }, bucket
 
 
-def test_backup_bucket_policy(local_stack: LocalStack) -> None:
-    s3 = local_stack.client("s3")
-    bucket_arn = local_stack.outputs["backup_bucket_arn"]
-    policy = json.loads(s3.get_bucket_policy(Bucket=local_stack.outputs["backup_bucket_name"])["Policy"])
-
+def _assert_tls_only(policy: dict[str, Any], bucket_arn: str) -> None:
     tls = _statement(policy, "DenyInsecureTransport")
     assert tls["Effect"] == "Deny" and tls["Principal"] == "*" and tls["Action"] == "s3:*"
     assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert sorted(_as_list(tls["Resource"])) == sorted([bucket_arn, f"{bucket_arn}/*"])
-
     old_tls = _statement(policy, "DenyOutdatedTls")
     assert old_tls["Effect"] == "Deny" and old_tls["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
+
+
+def test_backup_bucket_policy(local_stack: LocalStack) -> None:
+    s3 = local_stack.client("s3")
+    bucket_arn = local_stack.outputs["backup_bucket_arn"]
+    policy = json.loads(s3.get_bucket_policy(Bucket=local_stack.outputs["backup_bucket_name"])["Policy"])
+    _assert_tls_only(policy, bucket_arn)
+
+    wrong_algorithm = _statement(policy, "DenyIncorrectEncryptionHeader")
+    assert wrong_algorithm["Effect"] == "Deny" and wrong_algorithm["Action"] == "s3:PutObject"
+    assert wrong_algorithm["Condition"]["StringNotEquals"] == {"s3:x-amz-server-side-encryption": "AES256"}
+    assert not [s for s in policy["Statement"] if "s3:x-amz-server-side-encryption-aws-kms-key-id" in json.dumps(s)]
+
+    # RDS copies tlogs as backups.rds.amazonaws.com, only under the tlog prefix, with the ACL
+    # that hands the object to the bucket owner.
+    (allow,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "backups.rds.amazonaws.com"}
+    assert allow["Action"] == "s3:PutObject"
+    assert allow["Resource"] == f"{bucket_arn}/tlogs/*"
+    assert allow["Condition"]["StringEquals"] == {
+        "s3:x-amz-acl": "bucket-owner-full-control",
+        "aws:SourceAccount": "123456789012",
+    }
+    assert _as_list(allow["Condition"]["ArnEquals"]["aws:SourceArn"]) == [f"arn:aws:rds:{REGION}:123456789012:db:*"]
+
+
+def test_certificate_bucket_policy(local_stack: LocalStack) -> None:
+    s3 = local_stack.client("s3")
+    policy = json.loads(s3.get_bucket_policy(Bucket=local_stack.outputs["certificate_bucket_name"])["Policy"])
+    _assert_tls_only(policy, local_stack.outputs["certificate_bucket_arn"])
 
     wrong_key = _statement(policy, "DenyIncorrectKmsKeySse")
     assert wrong_key["Effect"] == "Deny" and wrong_key["Action"] == "s3:PutObject"
@@ -131,25 +189,31 @@ def test_backup_bucket_policy(local_stack: LocalStack) -> None:
 
 def test_versioning_ownership_and_logging(local_stack: LocalStack) -> None:
     s3 = local_stack.client("s3")
-    bucket, logs = local_stack.outputs["backup_bucket_name"], local_stack.outputs["log_bucket_name"]
-    for name in (bucket, logs):
+    backups, certificates, logs = _buckets(local_stack)
+    for name in (backups, certificates, logs):
         assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled", name
 
     def ownership(name: str) -> str:
         return s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
 
-    assert ownership(bucket) == "BucketOwnerPreferred"
+    assert ownership(backups) == "BucketOwnerPreferred"  # RDS tlog copies use bucket-owner-full-control
+    assert ownership(certificates) == "BucketOwnerPreferred"
     assert ownership(logs) == "BucketOwnerEnforced"
 
-    logging = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]
-    assert logging["TargetBucket"] == logs
-    assert logging["TargetPrefix"] == f"{bucket}/"
+    log_policy = json.loads(s3.get_bucket_policy(Bucket=logs)["Policy"])
+    deliveries = [s for s in log_policy["Statement"] if s.get("Principal") == {"Service": "logging.s3.amazonaws.com"}]
+    for bucket in (backups, certificates):
+        logging = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]
+        assert logging["TargetBucket"] == logs, bucket
+        assert logging["TargetPrefix"] == f"{bucket}/"
+        # Each source may deliver only under its own prefix.
+        (delivery,) = [
+            s for s in deliveries if s["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}
+        ]
+        assert delivery["Resource"] == f"arn:aws:s3:::{logs}/{bucket}/*"
 
     log_encryption = s3.get_bucket_encryption(Bucket=logs)["ServerSideEncryptionConfiguration"]["Rules"][0]
     assert log_encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
-    delivery = _statement(json.loads(s3.get_bucket_policy(Bucket=logs)["Policy"]), "AllowS3ServerAccessLogDelivery")
-    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
-    assert delivery["Condition"]["ArnLike"] == {"aws:SourceArn": local_stack.outputs["backup_bucket_arn"]}
 
 
 def test_kms_key(local_stack: LocalStack) -> None:
@@ -170,6 +234,10 @@ def test_kms_key(local_stack: LocalStack) -> None:
     usage = _statement(policy, "KeyUsage")
     assert _as_list(usage["Principal"]["AWS"]) == [local_stack.outputs["rds_backup_restore_role_arn"]]
     assert "kms:Decrypt" in usage["Action"] and "kms:GenerateDataKey*" in usage["Action"]
+    # The runbook's controller reads what RDS encrypted; it never encrypts.
+    decrypt = _statement(policy, "KeyDecryptOnly")
+    assert _as_list(decrypt["Principal"]["AWS"]) == [controller_role_arn(local_stack.name_prefix)]
+    assert sorted(_as_list(decrypt["Action"])) == ["kms:Decrypt", "kms:DescribeKey"]
 
 
 def test_rds_backup_restore_role(local_stack: LocalStack) -> None:
@@ -186,9 +254,11 @@ def test_rds_backup_restore_role(local_stack: LocalStack) -> None:
     assert option_group_arn in _as_list(statement["Condition"]["ArnLike"]["aws:SourceArn"])
 
     permissions = _policy(iam.get_role_policy(RoleName=role_name, PolicyName="native-backup-restore")["PolicyDocument"])
-    bucket_arn = local_stack.outputs["backup_bucket_arn"]
-    assert _statement(permissions, "BucketAccess")["Resource"] == [bucket_arn]
-    assert _statement(permissions, "ObjectAccess")["Resource"] == [f"{bucket_arn}/*"]
+    bucket_arns = [local_stack.outputs["backup_bucket_arn"], local_stack.outputs["certificate_bucket_arn"]]
+    assert sorted(_as_list(_statement(permissions, "BucketAccess")["Resource"])) == sorted(bucket_arns)
+    assert sorted(_as_list(_statement(permissions, "ObjectAccess")["Resource"])) == sorted(
+        f"{a}/*" for a in bucket_arns
+    )
     assert _statement(permissions, "KeyAccess")["Resource"] == [local_stack.outputs["kms_key_arn"]]
     assert sorted(_statement(permissions, "KeyAccess")["Action"]) == [
         "kms:Decrypt",
@@ -224,7 +294,7 @@ def test_destroy_removes_everything(local_stack: LocalStack, terraform: Terrafor
     o = local_stack.outputs
 
     s3 = local_stack.client("s3")
-    for bucket in (o["backup_bucket_name"], o["log_bucket_name"]):
+    for bucket in (o["backup_bucket_name"], o["certificate_bucket_name"], o["log_bucket_name"]):
         with pytest.raises(botocore.exceptions.ClientError) as err:
             s3.head_bucket(Bucket=bucket)
         assert err.value.response["Error"]["Code"] in ("404", "NoSuchBucket"), bucket

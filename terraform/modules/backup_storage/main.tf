@@ -331,8 +331,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
 locals {
   log_policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [
-      {
+    Statement = concat(
+      [{
         Sid       = "AllowS3ServerAccessLogDelivery"
         Effect    = "Allow"
         Principal = { Service = "logging.s3.amazonaws.com" }
@@ -342,24 +342,37 @@ locals {
           ArnLike      = { "aws:SourceArn" = local.bucket_arn }
           StringEquals = { "aws:SourceAccount" = local.account_id }
         }
-      },
-      {
+      }],
+      # Other buckets sharing this log bucket (e.g. a second bucket of the same workload), each
+      # only under its own `<bucket>/` prefix.
+      [for i, source in var.log_delivery_source_buckets : {
+        Sid       = "AllowS3ServerAccessLogDeliveryFromSource${i}"
+        Effect    = "Allow"
+        Principal = { Service = "logging.s3.amazonaws.com" }
+        Action    = "s3:PutObject"
+        Resource  = "${local.log_bucket_arn}/${source}/*"
+        Condition = {
+          ArnLike      = { "aws:SourceArn" = "arn:${local.partition}:s3:::${source}" }
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+        }
+      }],
+      [{
         Sid       = "DenyInsecureTransport"
         Effect    = "Deny"
         Principal = "*"
         Action    = "s3:*"
         Resource  = [local.log_bucket_arn, "${local.log_bucket_arn}/*"]
         Condition = { Bool = { "aws:SecureTransport" = "false" } }
-      },
-      {
-        Sid       = "DenyOutdatedTls"
-        Effect    = "Deny"
-        Principal = "*"
-        Action    = "s3:*"
-        Resource  = [local.log_bucket_arn, "${local.log_bucket_arn}/*"]
-        Condition = { NumericLessThan = { "s3:TlsVersion" = "1.2" } }
-      },
-    ]
+        },
+        {
+          Sid       = "DenyOutdatedTls"
+          Effect    = "Deny"
+          Principal = "*"
+          Action    = "s3:*"
+          Resource  = [local.log_bucket_arn, "${local.log_bucket_arn}/*"]
+          Condition = { NumericLessThan = { "s3:TlsVersion" = "1.2" } }
+      }],
+    )
   })
 }
 

@@ -2,9 +2,10 @@
 # Backup bucket
 ################################################################################
 
+# The configured name (equal to the ID), so callers know it at plan time.
 output "bucket_id" {
   description = "Name (ID) of the backup bucket."
-  value       = try(aws_s3_bucket.this[0].id, null)
+  value       = try(aws_s3_bucket.this[0].bucket, null)
 }
 
 output "bucket_arn" {
@@ -39,6 +40,11 @@ output "log_bucket_id" {
 output "log_bucket_arn" {
   description = "ARN of the created log bucket, or null when logging goes to an existing bucket."
   value       = try(aws_s3_bucket.logs[0].arn, null)
+}
+
+output "log_bucket_policy" {
+  description = "The created log bucket's policy document (JSON), or null when no log bucket is created."
+  value       = try(aws_s3_bucket_policy.logs[0].policy, null)
 }
 
 output "log_target_prefix" {

@@ -99,6 +99,17 @@ variable "logging_target_prefix" {
   default     = null
 }
 
+variable "log_delivery_source_buckets" {
+  description = "Names of other buckets whose server access logs the created log bucket accepts, each under `<name>/` (their logging_target_prefix)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for b in var.log_delivery_source_buckets : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", b))])
+    error_message = "log_delivery_source_buckets must be bucket names (not ARNs), e.g. sales-tde-certs-123456789012."
+  }
+}
+
 variable "log_retention_days" {
   description = "Days to keep access logs in the created log bucket; null keeps them forever (no lifecycle configuration)."
   type        = number

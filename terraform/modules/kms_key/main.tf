@@ -37,6 +37,8 @@ locals {
     "kms:ReEncrypt*",
   ]
 
+  decrypt_actions = ["kms:Decrypt", "kms:DescribeKey"]
+
   # jsonencode rather than aws_iam_policy_document: the policy stays plain Terraform, so the
   # tftest files can assert on it with a mocked provider.
   policy_statements = concat(
@@ -59,6 +61,15 @@ locals {
       Effect    = "Allow"
       Principal = { AWS = var.key_users }
       Action    = local.user_actions
+      Resource  = "*"
+    }] : [],
+    # Readers of what others encrypted (a runbook controller decrypting tlog data keys and TDE
+    # certificate passwords) get Decrypt only: they never need to produce ciphertext.
+    length(var.key_decrypt_users) > 0 ? [{
+      Sid       = "KeyDecryptOnly"
+      Effect    = "Allow"
+      Principal = { AWS = var.key_decrypt_users }
+      Action    = local.decrypt_actions
       Resource  = "*"
     }] : [],
   )

@@ -105,6 +105,17 @@ variable "key_users" {
   }
 }
 
+variable "key_decrypt_users" {
+  description = "IAM ARNs that may only Decrypt and DescribeKey, e.g. a runbook controller reading tlogs and TDE certificate passwords."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.key_decrypt_users : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:", arn))])
+    error_message = "key_decrypt_users must be IAM or STS ARNs, e.g. arn:aws:iam::123456789012:role/dbshift-controller."
+  }
+}
+
 ################################################################################
 # Tags
 ################################################################################

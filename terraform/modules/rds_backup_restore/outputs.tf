@@ -12,6 +12,16 @@ output "iam_role_name" {
   value       = try(aws_iam_role.this[0].name, null)
 }
 
+output "iam_role_trust_policy" {
+  description = "Trust policy of the created role (JSON)."
+  value       = try(aws_iam_role.this[0].assume_role_policy, null)
+}
+
+output "iam_role_permissions_policy" {
+  description = "Inline permissions policy of the created role (JSON): the buckets and keys RDS may use."
+  value       = try(aws_iam_role_policy.this[0].policy, null)
+}
+
 output "iam_role_unique_id" {
   description = "Stable unique ID of the created role."
   value       = try(aws_iam_role.this[0].unique_id, null)
@@ -34,4 +44,9 @@ output "option_group_name" {
 output "option_group_tde_enabled" {
   description = "Whether the option group includes TRANSPARENT_DATA_ENCRYPTION."
   value       = local.create_option_group ? local.tde_enabled : null
+}
+
+output "option_group_options" {
+  description = "Options of the option group: option name to a map of its settings (name to value)."
+  value       = try({ for o in aws_db_option_group.this[0].option : o.option_name => { for s in o.option_settings : s.name => s.value } }, null)
 }

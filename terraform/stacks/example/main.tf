@@ -1,4 +1,4 @@
-# A production-shaped fall-forward estate: the same modules as stacks/local, against real AWS.
+# A production-shaped fall-forward estate: the fall_forward module, as in stacks/local, against real AWS.
 
 provider "aws" {
   region = var.region
@@ -17,53 +17,21 @@ locals {
   db_instance_arn = "arn:${data.aws_partition.current.partition}:rds:${var.region}:${local.account_id}:db:${var.db_instance_identifier}"
 }
 
-module "kms_key" {
-  source = "../../modules/kms_key"
-
-  alias_name         = "${var.name}-backups"
-  multi_region       = true # replicas decrypt cross-Region copies in the DR Region
-  key_administrators = var.key_administrators
-  key_users          = concat([module.rds_backup_restore.iam_role_arn], var.key_users)
-}
-
-# Full backups and TDE certificate files.
-module "backups" {
-  source = "../../modules/backup_storage"
-
-  bucket      = "${var.name}-backups-${local.account_id}"
-  kms_key_arn = module.kms_key.key_arn
-
-  lifecycle_rules = [{
-    id                                 = "expire-noncurrent"
-    noncurrent_version_expiration_days = 30
-  }]
-}
-
-# Transaction log copies (rds_tlog_copy_setup). AWS does not support tlog copies into SSE-KMS
-# buckets: SSE-S3 here, and RDS encrypts every file with the key passed as @kms_key_arn.
-module "tlog_copies" {
-  source = "../../modules/backup_storage"
-
-  bucket        = "${var.name}-tlogs-${local.account_id}"
-  sse_algorithm = "AES256"
-
-  rds_tlog_copy_source_arns = [local.db_instance_arn]
-  rds_tlog_copy_prefix      = "tlogs/"
-
-  lifecycle_rules = [{
-    id              = "expire-tlogs"
-    prefix          = "tlogs/"
-    expiration_days = var.tlog_retention_days
-  }]
-}
-
-module "rds_backup_restore" {
-  source = "../../modules/rds_backup_restore"
+# Backups and tlog copies (SSE-S3: AWS does not support tlog copies into SSE-KMS buckets; RDS
+# encrypts each tlog with the key), TDE certificates (SSE-KMS), the key, role and option group.
+module "fall_forward" {
+  source = "../../modules/fall_forward"
 
   name                 = var.name
   engine_name          = var.engine_name
   major_engine_version = var.major_engine_version
-  bucket_arns          = [module.backups.bucket_arn, module.tlog_copies.bucket_arn]
-  kms_key_arns         = [module.kms_key.key_arn]
   db_instance_arns     = [local.db_instance_arn]
+
+  kms_key_multi_region   = true # replicas decrypt cross-Region copies in the DR Region
+  kms_key_administrators = var.key_administrators
+  kms_key_users          = var.key_users
+  controller_role_arns   = var.controller_role_arns
+
+  tlog_expiration_days               = var.tlog_retention_days
+  noncurrent_version_expiration_days = 30
 }

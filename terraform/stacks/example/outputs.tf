@@ -1,24 +1,44 @@
 output "backup_bucket_name" {
-  description = "Bucket for native full backups and TDE certificate files."
-  value       = module.backups.bucket_id
+  description = "Bucket for native full backups and transaction log copies (SSE-S3)."
+  value       = module.fall_forward.backup_bucket_name
 }
 
-output "tlog_bucket_name" {
-  description = "Bucket to pass to rds_tlog_copy_setup (as arn:aws:s3:::<name>/tlogs/)."
-  value       = module.tlog_copies.bucket_id
+output "backup_s3_prefix_url" {
+  description = "s3:// URL of the native full backups prefix."
+  value       = module.fall_forward.backup_s3_prefix_url
+}
+
+output "tlog_s3_prefix_url" {
+  description = "s3:// URL of the transaction log copies prefix."
+  value       = module.fall_forward.tlog_s3_prefix_url
+}
+
+output "tlog_copy_target_s3_arn" {
+  description = "@target_s3_arn for rds_tlog_copy_setup."
+  value       = module.fall_forward.tlog_copy_target_s3_arn
+}
+
+output "certificate_bucket_name" {
+  description = "Bucket for TDE certificate files (SSE-KMS)."
+  value       = module.fall_forward.certificate_bucket_name
+}
+
+output "certificate_s3_prefix_url" {
+  description = "s3:// URL of the TDE certificates prefix."
+  value       = module.fall_forward.certificate_s3_prefix_url
 }
 
 output "kms_key_arn" {
-  description = "Key for @kms_master_key_arn / @kms_key_arn and the certificate password envelope."
-  value       = module.kms_key.key_arn
+  description = "Key for @kms_master_key_arn / @kms_key_arn / @kms_password_key_arn."
+  value       = module.fall_forward.kms_key_arn
 }
 
 output "rds_backup_restore_role_arn" {
   description = "Role in the SQLSERVER_BACKUP_RESTORE option."
-  value       = module.rds_backup_restore.iam_role_arn
+  value       = module.fall_forward.rds_backup_restore_role_arn
 }
 
 output "option_group_name" {
   description = "Option group to attach to the RDS SQL Server instance."
-  value       = module.rds_backup_restore.option_group_name
+  value       = module.fall_forward.option_group_name
 }

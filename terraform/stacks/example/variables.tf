@@ -72,7 +72,13 @@ variable "key_administrators" {
 }
 
 variable "key_users" {
-  description = "IAM ARNs, besides the RDS role, that use the backup key: the runbook's automation role (KMS-decrypting certificate passwords and tlogs)."
+  description = "IAM ARNs, besides the RDS role, that encrypt and decrypt with the backup key."
+  type        = list(string)
+  default     = []
+}
+
+variable "controller_role_arns" {
+  description = "IAM ARNs that only decrypt with the key: the runbook's automation role (tlog data keys, TDE certificate passwords) and the EC2 target's instance role."
   type        = list(string)
   default     = []
 }

@@ -30,39 +30,25 @@ locals {
   }
 }
 
-module "kms_key" {
-  source = "../../modules/kms_key"
+module "fall_forward" {
+  source = "../../modules/fall_forward"
 
-  alias_name              = "${var.name_prefix}-backups"
-  description             = "dbshift local estate: backups, tlog copies and TDE certificate passwords"
-  deletion_window_in_days = 7
-  key_users               = [module.rds_backup_restore.iam_role_arn]
+  name                 = "${var.name_prefix}-sqlserver"
+  backup_bucket        = "${var.name_prefix}-backups-${data.aws_caller_identity.current.account_id}"
+  certificate_bucket   = "${var.name_prefix}-tde-certs-${data.aws_caller_identity.current.account_id}"
+  engine_name          = var.engine_name
+  major_engine_version = var.major_engine_version
+  enable_tde           = null # TDE where the chosen edition/version has it; the default 2019 SE does
+  db_instance_arns     = var.db_instance_arns
+  controller_role_arns = var.controller_role_arns
 
-  tags = local.tags
-}
-
-module "backup_storage" {
-  source = "../../modules/backup_storage"
-
-  bucket        = "${var.name_prefix}-backups-${data.aws_caller_identity.current.account_id}"
-  kms_key_arn   = module.kms_key.key_arn
-  force_destroy = true # an emulated estate is thrown away with its objects
+  kms_key_alias_name              = "${var.name_prefix}-backups"
+  kms_key_deletion_window_in_days = 7
+  force_destroy                   = true # an emulated estate is thrown away with its objects
 
   # No lifecycle configurations: an emulated estate lives for minutes, and the AWS provider
   # waits at least 30 s for each one to settle.
   log_retention_days = null
-
-  tags = local.tags
-}
-
-module "rds_backup_restore" {
-  source = "../../modules/rds_backup_restore"
-
-  name                 = "${var.name_prefix}-sqlserver"
-  engine_name          = var.engine_name
-  major_engine_version = var.major_engine_version
-  bucket_arns          = [module.backup_storage.bucket_arn]
-  kms_key_arns         = [module.kms_key.key_arn]
 
   tags = local.tags
 }

@@ -39,6 +39,22 @@ variable "name_prefix" {
 }
 
 ################################################################################
+# Access
+################################################################################
+
+variable "controller_role_arns" {
+  description = "IAM ARNs that may Decrypt with the key (the runbook's controller, the EC2 target's instance role)."
+  type        = list(string)
+  default     = []
+}
+
+variable "db_instance_arns" {
+  description = "ARNs of the emulated RDS instances allowed to use the role and copy tlogs. Empty: any in the account."
+  type        = list(string)
+  default     = []
+}
+
+################################################################################
 # SQL Server
 ################################################################################
 

@@ -162,6 +162,35 @@ run "external_log_target" {
   }
 }
 
+run "log_bucket_shared_with_other_buckets" {
+  command = plan
+
+  variables {
+    log_delivery_source_buckets = ["sales-tde-certs"]
+  }
+
+  assert {
+    condition = anytrue([for s in jsondecode(aws_s3_bucket_policy.logs[0].policy).Statement : try(
+      s.Effect == "Allow" && s.Principal.Service == "logging.s3.amazonaws.com"
+      && s.Resource == "arn:aws:s3:::sales-backups-access-logs/sales-tde-certs/*"
+      && s.Condition.ArnLike["aws:SourceArn"] == "arn:aws:s3:::sales-tde-certs"
+      && s.Condition.StringEquals["aws:SourceAccount"] == "123456789012",
+      false,
+    )])
+    error_message = "Another bucket may deliver access logs only under its own <bucket>/ prefix."
+  }
+
+  assert {
+    condition = anytrue([for s in jsondecode(aws_s3_bucket_policy.logs[0].policy).Statement : try(
+      s.Sid == "AllowS3ServerAccessLogDelivery"
+      && s.Resource == "arn:aws:s3:::sales-backups-access-logs/sales-backups/*"
+      && s.Condition.ArnLike["aws:SourceArn"] == "arn:aws:s3:::sales-backups",
+      false,
+    )])
+    error_message = "The backup bucket's own delivery statement must stay as it is."
+  }
+}
+
 run "lifecycle_rules_abort_multipart_uploads" {
   command = plan
 

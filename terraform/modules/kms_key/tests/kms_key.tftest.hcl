@@ -77,6 +77,38 @@ run "administrators_and_users" {
   }
 }
 
+run "decrypt_only_users" {
+  command = plan
+
+  variables {
+    key_decrypt_users = ["arn:aws:iam::123456789012:role/dbshift-controller"]
+  }
+
+  assert {
+    condition = anytrue([for s in jsondecode(aws_kms_key.this[0].policy).Statement : try(
+      s.Sid == "KeyDecryptOnly" && s.Principal.AWS == ["arn:aws:iam::123456789012:role/dbshift-controller"]
+      && toset(s.Action) == toset(["kms:Decrypt", "kms:DescribeKey"]),
+      false,
+    )])
+    error_message = "Decrypt-only users must get Decrypt and DescribeKey, nothing else."
+  }
+
+  assert {
+    condition     = !anytrue([for s in jsondecode(aws_kms_key.this[0].policy).Statement : try(s.Sid == "KeyUsage", false)])
+    error_message = "No KeyUsage statement without key_users."
+  }
+}
+
+run "non_arn_decrypt_user_rejected" {
+  command = plan
+
+  variables {
+    key_decrypt_users = ["dbshift-controller"]
+  }
+
+  expect_failures = [var.key_decrypt_users]
+}
+
 run "no_default_policy_needs_administrators" {
   command = plan
 
