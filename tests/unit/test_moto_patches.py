@@ -118,12 +118,33 @@ def test_sqlserver_2022_option_groups(aws_endpoint_url: str) -> None:
     assert err.value.response["Error"]["Code"] == "InvalidParameterCombination"
 
 
-def test_apply_is_idempotent() -> None:
+def _installed() -> tuple[Any, ...]:
+    from moto.dms.models import DatabaseMigrationServiceBackend, FakeReplicationInstance, FakeReplicationTask
+    from moto.elasticache.models import ElastiCacheBackend
     from moto.kms.responses import KmsResponse
     from moto.rds.models import DBInstance, RDSBackend
+    from moto.redshift.models import Cluster
+    from moto.redshift.responses import RedshiftResponse
 
+    return (
+        DBInstance.__init__,
+        KmsResponse.enable_key_rotation,
+        RDSBackend.create_option_group,
+        FakeReplicationInstance.to_dict,
+        FakeReplicationTask.to_dict,
+        DatabaseMigrationServiceBackend.describe_replication_tasks,
+        DatabaseMigrationServiceBackend.create_replication_instance,
+        Cluster.cluster_availability_status.fget,
+        Cluster.__init__,
+        RedshiftResponse.create_cluster,
+        ElastiCacheBackend.create_replication_group,
+        ElastiCacheBackend.delete_replication_group,
+    )
+
+
+def test_apply_is_idempotent() -> None:
     moto_patches.apply()
-    installed = (DBInstance.__init__, KmsResponse.enable_key_rotation, RDSBackend.create_option_group)
+    installed = _installed()
     moto_patches.apply()
-    assert (DBInstance.__init__, KmsResponse.enable_key_rotation, RDSBackend.create_option_group) == installed
+    assert _installed() == installed
     assert all(getattr(fn, "_dbshift_patched", False) for fn in installed)

@@ -311,6 +311,8 @@ def write_ansible_vars(info: EstateInfo, path: Path, secrets_dir: Path) -> None:
         f"dbshift_estate_root: {json.dumps(str(info.root))}",
         f"dbshift_aws_endpoint_url: {json.dumps(info.aws_endpoint_url)}",
         f"dbshift_region: {json.dumps(info.region)}",
+        "# The emulated AWS accepts any keys: fixed fake ones, so no real credentials reach it.",
+        f"dbshift_aws_environment: {json.dumps(AWS_KEYS)}",
         f"dbshift_winrm_endpoint: {json.dumps(info.winrm_endpoint)}",
         f"dbshift_winrm_username: {json.dumps(info.winrm_username)}",
         'dbshift_winrm_transport: "basic"',
