@@ -70,8 +70,9 @@ def test_the_rds_source_is_seeded_through_winrm(estate) -> None:
     ) as session:
         names = {r["name"] for r in session.execute("SELECT name FROM sys.databases").rows}
         assert {"SalesDb", "PayrollDb"} <= names
-        count = session.execute("SELECT COUNT(*) AS n FROM dbo.Orders", database="SalesDb").rows[0]["n"]
-        assert count == 250
+        # Other tests add rows to the shared estate's SalesDb; the seed's are ids 1..250.
+        seeded = "SELECT COUNT(*) AS n FROM dbo.Orders WHERE order_id BETWEEN 1 AND 250"
+        assert session.execute(seeded, database="SalesDb").rows[0]["n"] == 250
         tde = session.execute(
             "SELECT d.name FROM sys.dm_database_encryption_keys k JOIN sys.databases d "
             "ON d.database_id = k.database_id WHERE k.encryption_state = 3"

@@ -817,6 +817,7 @@ class Session:
             moves={k.lower(): v for k, v in opts.get("MOVE", [])},
             file=int(opts.get("FILE") or 1),
             stats=_stats_n(opts),
+            restart="RESTART" in opts,
         )
         if path is None:
             if log or not ro.recovery:

@@ -28,12 +28,13 @@ from dbshift.estate.sqlserver.model import (
     CertificateInfo,
     DatabaseInfo,
     InstanceConfig,
+    ProcArgs,
     ProcFn,
     SqlError,
     TvfFn,
     sql_error,
 )
-from dbshift.tsql.result import SqlResult
+from dbshift.tsql.result import ResultSet, SqlResult
 
 SYSTEM_DATABASES = [
     # (id, name, data logical, data file, log logical, log file, recovery model)
@@ -43,6 +44,19 @@ SYSTEM_DATABASES = [
     (4, "msdb", "MSDBData", "MSDBData.mdf", "MSDBLog", "MSDBLog.ldf", "SIMPLE"),
 ]
 PAGE = 8192
+FIRST_HELD_SESSION_ID = 60  # above @@SPID (52) and the ids SQL Server keeps for system sessions
+# EMULATOR ONLY (master.emulator.interrupt_next_restore): per database, whether the next RESTORE LOG is to be
+# interrupted, and the backup set an interrupted RESTORE left part-way (what SQL Server remembers for 4319).
+INTERRUPT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS emulator_restore_interrupts (
+    database_id INTEGER PRIMARY KEY,
+    armed INTEGER NOT NULL DEFAULT 0,
+    family_guid TEXT,
+    first_lsn INTEGER,
+    last_lsn INTEGER,
+    file_name TEXT
+);
+"""
 
 
 def _iso(d: datetime) -> str:
@@ -56,6 +70,19 @@ class RestoreOptions:
     moves: dict[str, str] = field(default_factory=dict)  # logical name (lower) -> Windows path
     file: int = 1
     stats: int | None = None
+    restart: bool = False
+
+
+@dataclass
+class HeldSession:
+    """A connection held open on a database by master.emulator.open_session (EMULATOR ONLY)."""
+
+    session_id: int
+    database_id: int
+    login_name: str
+    host_name: str
+    program_name: str
+    login_time: str
 
 
 class Instance:
@@ -72,8 +99,14 @@ class Instance:
         self.procedures: dict[str, ProcFn] = {}
         self.table_functions: dict[str, TvfFn] = {}
         self.server_name = config.server_names[0] if config.server_names else config.name
+        # Held sessions live in memory only: a restart ends every session, as it does on SQL Server.
+        self.held_sessions: dict[int, HeldSession] = {}
+        self._next_session_id = FIRST_HELD_SESSION_ID
         with self.lock:
+            self.catalog.conn.executescript(INTERRUPT_SCHEMA)
             self._ensure_system_databases()
+        for name, fn in EMULATOR_PROCEDURES.items():
+            self.register_procedure(name, fn)
 
     # -- contract API ------------------------------------------------------------------------------
     def register_procedure(self, name: str, fn: ProcFn) -> None:
@@ -282,6 +315,8 @@ class Instance:
         row = self._db(name)
         if row["is_system"]:
             raise sql_error(3708, f"Cannot drop the database '{name}' because it is a system database.")
+        if self.sessions_on(row["database_id"]):
+            raise sql_error(3702, f'Cannot drop database "{name}" because it is currently in use.')
         self._remove_db(row)
 
     def _remove_db(self, row: sqlite3.Row, keep_paths: tuple[str, ...] = ()) -> None:
@@ -289,6 +324,7 @@ class Instance:
         self.catalog.begin()
         self.catalog.run("DELETE FROM files WHERE database_id = ?", row["database_id"])
         self.catalog.run("DELETE FROM databases WHERE database_id = ?", row["database_id"])
+        self.catalog.run("DELETE FROM emulator_restore_interrupts WHERE database_id = ?", row["database_id"])
         self.catalog.commit()
         for f in files:
             if not any(same_windows_path(f["physical_name"], k) for k in keep_paths):
@@ -551,6 +587,8 @@ class Instance:
                 ),
             )
         existing = self.catalog.db_row(name)
+        if existing is not None and self.sessions_on(existing["database_id"]):
+            raise messages.exclusive_access(st)
         if existing is not None and existing["is_system"]:
             raise messages.with_trailer(
                 st, (3108, "To restore the master database, the server must be running in single-user mode.", 16, 1)
@@ -687,6 +725,8 @@ class Instance:
             raise messages.with_trailer(
                 st, (911, f"Database '{name}' does not exist. Make sure that the name is entered correctly.", 16, 1)
             )
+        if self.sessions_on(row["database_id"]):
+            raise messages.exclusive_access(st)
         if row["state"] != "RESTORING":
             raise messages.with_trailer(
                 st,
@@ -720,6 +760,10 @@ class Instance:
                     4,
                 ),
             )
+        broken = self._interrupted_set(row["database_id"])
+        if broken is not None and not (opts.restart and _same_set(broken, h)):
+            # Only the interrupted backup set, restored again WITH RESTART, may follow (or a new sequence).
+            raise messages.restore_interrupted(broken["file_name"], st)
         redo = int(row["redo_start_lsn"])
         if h.first_lsn > redo:
             raise messages.with_trailer(
@@ -745,6 +789,8 @@ class Instance:
             )
         body = json.loads(self.open_payload(bset, st))
         records = [r for r in body["records"] if redo <= r[0] < h.last_lsn]
+        if self._take_armed_interrupt(row, h):
+            raise messages.connection_lost()  # stopped part-way: nothing of this log is visible
         conn = self.connect(row)
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -758,6 +804,8 @@ class Instance:
         finally:
             conn.close()
         self.catalog.update_db(row["database_id"], redo_start_lsn=h.last_lsn)
+        if broken is not None:
+            self.catalog.run("DELETE FROM emulator_restore_interrupts WHERE database_id = ?", row["database_id"])
         if opts.recovery:
             self._recover(self._db(name))
         self._record_restore(bset, path, name, "L", opts)
@@ -772,6 +820,11 @@ class Instance:
         """RESTORE DATABASE x WITH RECOVERY (no FROM): bring a RESTORING database online."""
         t0 = time.monotonic()
         row = self._db(name)
+        if self.sessions_on(row["database_id"]):
+            raise messages.exclusive_access("RESTORE DATABASE")
+        broken = self._interrupted_set(row["database_id"])
+        if broken is not None:
+            raise messages.restore_interrupted(broken["file_name"], "RESTORE DATABASE")
         if row["state"] == "RESTORING":
             self._recover(row)
         return [_done_message("RESTORE DATABASE", 0, t0)]
@@ -790,7 +843,7 @@ class Instance:
         self.catalog.run(
             "INSERT INTO restorehistory (restore_date, destination_database_name, user_name, backup_set_id,"
             " restore_type,"
-            " replace, recovery, restart) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            " replace, recovery, restart) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             _iso(crypto.now()),
             name,
             "sa",
@@ -798,7 +851,60 @@ class Instance:
             rtype,
             int(opts.replace),
             int(opts.recovery),
+            int(opts.restart),
         )
+
+    # -- EMULATOR ONLY: held sessions (3101) and interrupted restores (4319) ------------------------
+    def open_session(self, database: str, login: str, host: str, program: str) -> int:
+        """Hold a session on `database` (as another client's open connection would) until close_session."""
+        with self.lock:
+            row = self._db(database)
+            sid = self._next_session_id
+            self._next_session_id += 1
+            self.held_sessions[sid] = HeldSession(sid, row["database_id"], login, host, program, _iso(crypto.now()))
+            return sid
+
+    def close_session(self, session_id: int) -> None:
+        with self.lock:
+            if self.held_sessions.pop(session_id, None) is None:
+                raise sql_error(6106, f"Process ID {session_id} is not an active process ID.", 16, 2)
+
+    def sessions_on(self, database_id: int) -> list[HeldSession]:
+        return [s for s in self.held_sessions.values() if s.database_id == database_id]
+
+    def interrupt_next_restore(self, database: str) -> None:
+        """Make the next RESTORE LOG of `database` stop part-way, as if the server died under it."""
+        with self.lock:
+            row = self._db(database)
+            self.catalog.run(
+                "INSERT INTO emulator_restore_interrupts (database_id, armed) VALUES (?, 1) "
+                "ON CONFLICT (database_id) DO UPDATE SET armed = 1",
+                row["database_id"],
+            )
+
+    def _interrupted_set(self, database_id: int) -> sqlite3.Row | None:
+        return self.catalog.one(
+            "SELECT * FROM emulator_restore_interrupts WHERE database_id = ? AND first_lsn IS NOT NULL", database_id
+        )
+
+    def _take_armed_interrupt(self, row: sqlite3.Row, h: BackupHeader) -> bool:
+        """Consume the switch; remember the backup set and the log file it was processing (named by 4319)."""
+        armed = self.catalog.one(
+            "SELECT 1 FROM emulator_restore_interrupts WHERE database_id = ? AND armed = 1", row["database_id"]
+        )
+        if armed is None:
+            return False
+        log = next((f for f in self.catalog.files_of(row["database_id"]) if f["type"] == 1), None)
+        self.catalog.run(
+            "UPDATE emulator_restore_interrupts SET armed = 0, family_guid = ?, first_lsn = ?, last_lsn = ?,"
+            " file_name = ? WHERE database_id = ?",
+            h.family_guid,
+            h.first_lsn,
+            h.last_lsn,
+            log["name"] if log is not None else f"{row['name']}_log",
+            row["database_id"],
+        )
+        return True
 
     # -- certificates and TDE ----------------------------------------------------------------------
     def has_master_key(self) -> bool:
@@ -939,6 +1045,47 @@ class Instance:
         self.catalog.update_db(
             row["database_id"], dek_wrapped=None, dek_thumbprint=None, dek_algorithm=None, encryption_state=0
         )
+
+
+def _same_set(broken: sqlite3.Row, h: BackupHeader) -> bool:
+    # The emulator's log backups have no BackupSetGUID; family and LSN range identify one.
+    return (broken["family_guid"], broken["first_lsn"], broken["last_lsn"]) == (h.family_guid, h.first_lsn, h.last_lsn)
+
+
+def _proc_open_session(inst: Instance, args: ProcArgs) -> SqlResult:
+    database = args.get("database_name")
+    if not database:
+        raise messages.missing_parameter("open_session", "database_name")
+    sid = inst.open_session(
+        str(database),
+        str(args.get("login_name") or args.login or "sa"),
+        str(args.get("host_name") or "EMULATOR-CLIENT"),
+        str(args.get("program_name") or "dbshift emulator session"),
+    )
+    return SqlResult(result_sets=[ResultSet(["session_id"], [[sid]])])
+
+
+def _proc_close_session(inst: Instance, args: ProcArgs) -> SqlResult:
+    sid = args.get("session_id")
+    if sid is None:
+        raise messages.missing_parameter("close_session", "session_id")
+    inst.close_session(int(sid))
+    return SqlResult()
+
+
+def _proc_interrupt_next_restore(inst: Instance, args: ProcArgs) -> SqlResult:
+    database = args.get("database_name")
+    if not database:
+        raise messages.missing_parameter("interrupt_next_restore", "database_name")
+    inst.interrupt_next_restore(str(database))
+    return SqlResult()
+
+
+EMULATOR_PROCEDURES: dict[str, ProcFn] = {
+    "master.emulator.open_session": _proc_open_session,
+    "master.emulator.close_session": _proc_close_session,
+    "master.emulator.interrupt_next_restore": _proc_interrupt_next_restore,
+}
 
 
 def _no_master_key() -> SqlError:

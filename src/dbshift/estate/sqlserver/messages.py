@@ -63,3 +63,41 @@ def media_malformed(path: str, statement: str) -> SqlError:
 
 def no_tde_cert(thumb: str, statement: str) -> SqlError:
     return with_trailer(statement, (33111, f"Cannot find server certificate with thumbprint '{thumb}'.", 16, 3))
+
+
+def exclusive_access(statement: str) -> SqlError:
+    """Msg 3101: RESTORE needs the database to itself and another session is using it."""
+    return with_trailer(
+        statement, (3101, "Exclusive access could not be obtained because the database is in use.", 16, 1)
+    )
+
+
+def restore_interrupted(file: str, statement: str) -> SqlError:
+    """Msg 4319: an interrupted RESTORE left the database part-way through a backup set (file: logical name)."""
+    return with_trailer(
+        statement,
+        (
+            4319,
+            f"A previous restore operation was interrupted and did not complete processing on file '{file}'. Either "
+            "restore the backup set that was interrupted or restart the restore sequence.",
+            16,
+            1,
+        ),
+    )
+
+
+def connection_lost() -> SqlError:
+    """What the client reads when the server dies under its statement (SqlClient error 10054, class 20)."""
+    return sql_error(
+        10054,
+        "A transport-level error has occurred when receiving results from the server. (provider: TCP Provider, "
+        "error: 0 - An existing connection was forcibly closed by the remote host.)",
+        20,
+        0,
+    )
+
+
+def missing_parameter(procedure: str, parameter: str) -> SqlError:
+    return sql_error(
+        201, f"Procedure or function '{procedure}' expects parameter '@{parameter}', which was not supplied.", 16, 4
+    )

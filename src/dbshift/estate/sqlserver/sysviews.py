@@ -216,6 +216,47 @@ def dm_database_encryption_keys(inst: Instance, current: str) -> View:
     return cols, rows
 
 
+def dm_exec_sessions(inst: Instance, current: str) -> View:
+    """Server-scoped: the sessions held open with master.emulator.open_session (each WinRM call's own
+    connection ends with its script, so it is not listed)."""
+    cols = [
+        "session_id",
+        "login_time",
+        "host_name",
+        "program_name",
+        "host_process_id",
+        "client_interface_name",
+        "login_name",
+        "nt_domain",
+        "nt_user_name",
+        "status",
+        "database_id",
+        "original_login_name",
+        "is_user_process",
+        "open_transaction_count",
+    ]
+    rows = [
+        [
+            s.session_id,
+            s.login_time,
+            s.host_name,
+            s.program_name,
+            None,
+            ".Net SqlClient Data Provider",
+            s.login_name,
+            None,
+            None,
+            "sleeping",
+            s.database_id,
+            s.login_name,
+            1,
+            0,
+        ]
+        for s in sorted(inst.held_sessions.values(), key=lambda s: s.session_id)
+    ]
+    return cols, rows
+
+
 def tables(inst: Instance, current: str, names: list[str] | None = None) -> View:
     cols = ["name", "object_id", "schema_id", "type", "type_desc", "create_date"]
     rows = []
@@ -338,6 +379,7 @@ SYS_VIEWS: dict[str, Callable[[Instance, str], View]] = {
     "certificates": certificates,
     "symmetric_keys": symmetric_keys,
     "dm_database_encryption_keys": dm_database_encryption_keys,
+    "dm_exec_sessions": dm_exec_sessions,
 }
 MSDB_TABLES: dict[str, Callable[[Instance, str], View]] = {
     "backupset": backupset,
