@@ -20,11 +20,13 @@ import argparse
 import hashlib
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -162,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mib", type=int, default=32)
     parser.add_argument("--parallel", type=int, default=4, help="dbshift --parallel (default 4, as (b))")
     parser.add_argument("--workdir", help="scratch directory (default: a temporary one)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each approach; medians are compared")
     args = parser.parse_args(argv)
 
     from dbshift.estate import process
@@ -178,20 +181,39 @@ def main(argv: list[str] | None = None) -> int:
         bucket, prefix = f"bench-{uuid.uuid4().hex[:8]}", "tlogs/5.family/"
         print(f"writing {args.logs} logs x {args.mib} MiB into the emulated S3 ...", flush=True)
         write_logs(url, bucket, prefix, args.logs, args.mib)
-        dirs = {name: scratch / name for name in ("a", "b", "dbshift")}
-        for d in dirs.values():
-            d.mkdir()
-        t_b, _ = _timed(plain_download, url, bucket, prefix, dirs["b"])
-        t_a, _ = _timed(script_approach, url, bucket, prefix, dirs["a"])
-        t_d, files = _timed(dbshift_fetch, url, bucket, prefix, dirs["dbshift"], args.parallel)
-        # dbshift's output must equal the script's, file for file
-        assert len(files) == args.logs, files
-        for f in files:
-            p = Path(f)
-            assert _digest(p) == _digest(dirs["a"] / p.name), p.name
+        runs: dict[str, Callable[[Path], object]] = {
+            "a": lambda d: script_approach(url, bucket, prefix, d),
+            "b": lambda d: plain_download(url, bucket, prefix, d),
+            "dbshift": lambda d: dbshift_fetch(url, bucket, prefix, d, args.parallel),
+        }
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        for rnd in range(args.rounds):
+            # Rotate the order and flush the disk between runs: no approach pays for another's writeback.
+            order = list(runs)[rnd % len(runs) :] + list(runs)[: rnd % len(runs)]
+            for name in order:
+                out = scratch / f"{name}-{rnd}"
+                out.mkdir()
+                os.sync()
+                elapsed, result = _timed(runs[name], out)
+                times[name].append(elapsed)
+                if name == "dbshift":  # dbshift's output must equal the script's, file for file
+                    reference = scratch / "reference"
+                    if not reference.exists():
+                        script_approach(url, bucket, prefix, reference.mkdir() or reference)
+                    files = result
+                    assert len(files) == args.logs, files
+                    for f in files:
+                        assert _digest(Path(f)) == _digest(reference / Path(f).name), f
+                shutil.rmtree(out)
+                os.sync()
+        t_a, t_b, t_d = (statistics.median(times[name]) for name in ("a", "b", "dbshift"))
         mb = args.logs * args.mib * 1.048576
         vs_limit, vs_script = t_d / t_b, t_a / t_d
         print(f"data: {args.logs} x {args.mib} MiB = {mb:.0f} MB; outputs identical to the script's")
+        print(
+            f"median of {args.rounds} rounds, order rotated: "
+            + "; ".join(f"{name} " + " ".join(f"{t:.2f}" for t in ts) + " s" for name, ts in times.items())
+        )
         print(f"(a) script approach (sequential download, then 16 KiB decrypt): {t_a:6.2f} s  {mb / t_a:7.1f} MB/s")
         print(f"(b) plain 4-thread download, no decryption (the limit):        {t_b:6.2f} s  {mb / t_b:7.1f} MB/s")
         print(f"dbshift tlog fetch --parallel {args.parallel} (new process):{'':14}{t_d:6.2f} s  {mb / t_d:7.1f} MB/s")
