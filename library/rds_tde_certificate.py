@@ -127,7 +127,8 @@ thumbprint:
 
 import traceback  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.dbshift_import import fail_without_dbshift  # noqa: E402
 
 try:
     from dbshift.ansible_support import WAIT_ARGUMENT_SPEC, argument_spec, check_positive, run_step
@@ -146,20 +147,9 @@ except ImportError:
     DBSHIFT_IMPORT_ERROR = traceback.format_exc()
 
 
-def fail_without_dbshift() -> None:
-    # Without dbshift there is no shared argument spec: accept what was passed, hide every value.
-    spec = {k: {"type": "raw", "no_log": True} for k in _load_params() if not k.startswith("_ansible")}
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, no_log=True)
-    module.fail_json(
-        msg=missing_required_lib("dbshift") + " Run the module with the Python environment that has dbshift installed"
-        " (ansible_python_interpreter: '{{ ansible_playbook_python }}').",
-        exception=DBSHIFT_IMPORT_ERROR,
-    )
-
-
 def main() -> None:
     if DBSHIFT_IMPORT_ERROR is not None:
-        fail_without_dbshift()
+        fail_without_dbshift(DBSHIFT_IMPORT_ERROR)
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     check_positive(module, task_timeout=p["task_timeout"], poll_interval=p["poll_interval"])

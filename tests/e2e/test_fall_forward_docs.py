@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -28,6 +31,14 @@ ROLES = ("fall_forward_setup", "fall_forward_sync", "fall_forward_cutover")
 
 
 def load_module(name: str) -> ModuleType:
+    """Import library/<name>.py as Ansible would run it, with our module_utils under ansible.module_utils."""
+    if "ansible.module_utils.dbshift_import" not in sys.modules:
+        utils = importlib.util.spec_from_file_location(
+            "ansible.module_utils.dbshift_import", REPO / "module_utils" / "dbshift_import.py"
+        )
+        assert utils and utils.loader
+        sys.modules[utils.name] = importlib.util.module_from_spec(utils)
+        utils.loader.exec_module(sys.modules[utils.name])
     spec = importlib.util.spec_from_file_location(f"{name}_under_test", REPO / "library" / f"{name}.py")
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
@@ -112,3 +123,46 @@ def test_playbooks_pass_syntax_check(run_ansible: RunAnsible) -> None:
             f"playbooks/fall_forward_{stage}.yml",
         )
         assert run.rc == 0, run.output
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_without_dbshift_the_task_says_how_to_fix_it_and_hides_the_secrets(
+    run_ansible: RunAnsible, tmp_path: Path, name: str
+) -> None:
+    """Run by an interpreter that lacks dbshift, every module fails through module_utils/dbshift_import.py
+    with the fix (the interpreter to use), and nothing shows a value passed to it, even at -vvv."""
+    bare = tmp_path / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    secret = "Sekr1t-" + name
+    play = tmp_path / "play.yml"
+    play.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "A dbshift module on an interpreter without dbshift",
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "vars": {"ansible_python_interpreter": str(bare / "bin" / "python")},
+                    "tasks": [
+                        {
+                            "name": f"Run {name}",
+                            name: {
+                                "winrm_password": "{{ the_secret }}",
+                                "source_password": "{{ the_secret }}",
+                                "target_database": "x",
+                            },
+                        }
+                    ],
+                }
+            ]
+        )
+    )
+    secrets_file = tmp_path / "secret.json"
+    secrets_file.write_text(json.dumps({"the_secret": secret}))
+    run = run_ansible(
+        "ansible-playbook", "-vvv", "-i", "localhost,", "-c", "local", "-e", f"@{secrets_file}", str(play)
+    )
+    assert run.rc != 0
+    assert "Failed to import the required Python library (dbshift)" in run.output
+    assert "ansible_playbook_python" in run.output
+    assert secret not in run.output
