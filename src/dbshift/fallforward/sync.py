@@ -335,6 +335,11 @@ def _sessions(target: SqlSession, database: str) -> str:
     )
 
 
+def _applied_entry(log: LogBackup) -> dict[str, Any]:
+    """One log in RestoreLogResult.applied: its host file and LSN range."""
+    return {"file": log.key, "first_lsn": log.first_lsn, "last_lsn": log.last_lsn}
+
+
 def restore_logs(
     ep: Endpoints, target_database: str, files: Sequence[str], batch_size: int = 20, check_mode: bool = False
 ) -> RestoreLogResult:
@@ -351,7 +356,7 @@ def restore_logs(
         raise ChainGapError(f"{exc} Nothing was applied.", exc.from_lsn, exc.to_lsn, exc.log) from None
     skipped = [str(b.key) for b in plan.already_applied + plan.empty]
     if check_mode:
-        would = [{"file": b.key, "first_lsn": b.first_lsn, "last_lsn": b.last_lsn} for b in plan.to_apply]
+        would = [_applied_entry(b) for b in plan.to_apply]
         return RestoreLogResult(bool(would), would, skipped, plan.lsn_reached or redo)
 
     applied: list[dict[str, Any]] = []
@@ -372,7 +377,7 @@ def restore_logs(
             st = target_state(ep.target, target_database)
             now = st.redo_start_lsn if st.redo_start_lsn is not None else redo
             done = [b for b in batch if b.last_lsn <= now]
-            applied += [{"file": b.key, "first_lsn": b.first_lsn, "last_lsn": b.last_lsn} for b in done]
+            applied += [_applied_entry(b) for b in done]
             pending = [b for b in pending if b.last_lsn > now]
             failing = pending[0] if pending else None
             where = f"after applying {len(applied)} log(s); the database is at LSN {now}"
@@ -404,7 +409,7 @@ def restore_logs(
                     f"{_sessions(ep.target, target_database)} ({where})"
                 ) from exc
             raise DbshiftError(f"RESTORE LOG of {failing.key} into {target_database!r} failed {where}: {exc}") from exc
-        applied += [{"file": b.key, "first_lsn": b.first_lsn, "last_lsn": b.last_lsn} for b in batch]
+        applied += [_applied_entry(b) for b in batch]
         pending = pending[len(batch) :]
     final = target_state(ep.target, target_database).redo_start_lsn
     return RestoreLogResult(changed=bool(applied), applied=applied, skipped=skipped, lsn_reached=final)
