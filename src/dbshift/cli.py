@@ -29,6 +29,8 @@ def cmd_estate(args: argparse.Namespace) -> int:
         for key, value in info.public().items():
             print(f"  {key:24} {value}")
         return 0
+    if args.action == "seed-migration":
+        return _seed_migration(estate, args)
     if args.action == "down":
         stopped = estate.down()
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
@@ -41,6 +43,24 @@ def cmd_estate(args: argparse.Namespace) -> int:
         for name, alive in status.get("processes", {}).items():
             print(f"  {name:10} {'alive' if alive else 'DEAD'}")
     return 0 if status["running"] else 3
+
+
+def _seed_migration(estate, args: argparse.Namespace) -> int:
+    """Refill the data migration's sources (SRC1/SRC2 x NetPerf01/NetPerf02) with --rows rows per table."""
+    import time
+
+    from dbshift.estate.seed import seed_sources
+
+    t0 = time.monotonic()
+    tables = seed_sources(estate.info(), rows_per_table=args.rows, days=args.days, start_date=args.start_date)
+    secs = time.monotonic() - t0
+    total = sum(t.rows for t in tables)
+    for t in tables:
+        print(
+            f"  {t.server:5} {t.database:10} {t.table:28} {t.rows:>12,} {'generated' if t.generated else 'unchanged'}"
+        )
+    print(f"{total:,} rows in {secs:.1f}s ({total / max(secs, 1e-9):,.0f} rows/s)")
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -81,6 +101,13 @@ def cmd_s3_get(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    n = _nonnegative(text)
+    if n == 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
 def _nonnegative(text: str) -> int:
     try:
         value = int(text)
@@ -103,10 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     est = sub.add_parser("estate", help="the emulated estate (moto, PostgreSQL, WinRM + SQL Server emulator)")
-    est.add_argument("action", choices=["up", "down", "status"])
+    est.add_argument("action", choices=["up", "down", "status", "seed-migration"])
     est.add_argument("--root", default=".estate", help="state directory (default: .estate)")
     est.add_argument("--no-config", action="store_true", help="do not write inventories/local and tfvars")
     est.add_argument("--json", action="store_true", help="status as JSON")
+    est.add_argument(
+        "--rows", type=_positive, default=2000, help="seed-migration: rows per table per database (default 2000)"
+    )
+    est.add_argument("--days", type=_positive, default=2, help="seed-migration: days of 15-minute slots (default 2)")
+    est.add_argument("--start-date", default="2026-11-01", help="seed-migration: first day (default 2026-11-01)")
     est.set_defaults(func=cmd_estate)
 
     demo = sub.add_parser("demo", help="estate up → terraform apply → smoke playbook → summary → estate down")
@@ -142,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     tde.add_argument("--kms-key", required=True, metavar="ARN", help="@kms_password_key_arn of the backup")
     tde.add_argument("--out", required=True, metavar="FILE")
     tde.set_defaults(func=cmd_tde_password)
+
+    from dbshift.datamove.command import add_parser as add_migrate
+
+    add_migrate(sub)
 
     s3 = sub.add_parser("s3", help="S3 objects (envelope-encrypted ones are decrypted on the way)")
     s3_sub = s3.add_subparsers(dest="s3_command", required=True)

@@ -3,6 +3,7 @@ S3 buckets + KMS key the fall-forward runbook needs, created in the estate's emu
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import subprocess
@@ -74,3 +75,11 @@ def ff_aws(estate) -> dict[str, str]:
         # The EC2 target has no database master key yet; a DBA supplies its password (no_log).
         "fall_forward_master_key_password": "Dmk-" + secrets.token_urlsafe(18),
     }
+
+
+@pytest.fixture()
+def migration_env(estate, monkeypatch) -> dict[str, str]:
+    """The environment variables the migration config names: target DSN and source password."""
+    monkeypatch.setenv("DBSHIFT_TARGET_DSN", estate.postgres_dsn)
+    monkeypatch.setenv("DBSHIFT_SOURCE_PASSWORD", estate.source_password)
+    return {**os.environ}

@@ -32,7 +32,8 @@ def test_up_twice_starts_one_estate_and_down_leaves_nothing(tmp_path: Path) -> N
     before = status(root)
     assert before["running"] is True
     pids = json.loads((root / "estate.json").read_text())["pids"]
-    assert set(pids) == {"aws", "postgres", "winrm"}
+    assert set(pids) == {"aws", "postgres", "winrm"}  # the TDS listeners live in the WinRM host process
+    assert "tds_endpoints" in first.stdout and "source_login" in first.stdout
 
     second = dbshift("estate", "up", "--root", str(root), "--no-config")
     assert second.returncode == 0, second.stderr
@@ -40,7 +41,7 @@ def test_up_twice_starts_one_estate_and_down_leaves_nothing(tmp_path: Path) -> N
     assert json.loads((root / "estate.json").read_text())["pids"] == pids
     # Same endpoints printed both times, and no password in either output.
     assert first.stdout.splitlines()[1:] == second.stdout.splitlines()[1:]
-    for secret in ("winrm_password", "rds_password", "postgres_password"):
+    for secret in ("winrm_password", "rds_password", "postgres_password", "source_password"):
         value = (root / "secrets" / secret).read_text().strip()
         assert value not in first.stdout + second.stdout
 

@@ -30,7 +30,10 @@ RDS_INSTANCE_ID = "dbshift-rds-sqlserver"
 RDS_LOGIN = "admin"
 EC2_SERVER = "EC2AMAZ-DBSHIFT"
 WINRM_USER = "dbshift-winrm"
-SECRET_NAMES = ("winrm_password", "rds_password", "postgres_password")
+# The data migration's SQL Server sources (EC2-hosted), read over TDS with a SQL login.
+SOURCE_INSTANCES = ("SRC1", "SRC2")
+SOURCE_LOGIN = "migration_reader"
+SECRET_NAMES = ("winrm_password", "rds_password", "postgres_password", "source_password")
 
 
 @dataclass
@@ -48,10 +51,14 @@ class EstateInfo:
     rds_instance_identifier: str
     rds_dbi_resource_id: str
     ec2_server: str
+    # lower-case instance name (rds, ec2, src1, src2) -> "127.0.0.1:port" of its TDS listener
+    tds_endpoints: dict[str, str] = field(default_factory=dict)
+    source_login: str = ""
+    source_password: str = field(default="", repr=False)
 
     def public(self) -> dict[str, Any]:
         """Everything but the secrets: what may be printed or written in the clear."""
-        hidden = {"postgres_dsn", "winrm_password", "rds_password"}
+        hidden = {"postgres_dsn", "winrm_password", "rds_password", "source_password"}
         data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items() if k not in hidden}
         data["postgres_dsn"] = self.postgres_dsn.replace(f":{self._pg_password()}@", ":***@")
         return data
@@ -84,7 +91,7 @@ class Estate:
     def up(self) -> EstateInfo:
         with self._locked():
             state = self._read_state()
-            if state and self._all_alive(state):
+            if state and self._all_alive(state) and "tds_endpoints" in state.info:
                 info = self._info(state)
                 self._write_configs(info)
                 return info
@@ -165,6 +172,7 @@ class Estate:
         data["postgres_dsn"] = f"postgresql://{SUPERUSER}:{pg_password}@127.0.0.1:{state.ports['postgres']}/dbshift"
         data["winrm_password"] = self._secret("winrm_password")
         data["rds_password"] = self._secret("rds_password")
+        data["source_password"] = self._secret("source_password")
         names = {f.name for f in fields(EstateInfo)}
         return EstateInfo(**{k: v for k, v in data.items() if k in names})
 
@@ -195,8 +203,16 @@ class Estate:
 
             # 3. WinRM endpoint hosting the SQL Server emulator (an "RDS" source and an "EC2" target)
             self._secret("winrm_password")  # created before the host reads it
+            self._secret("source_password")
             ports["winrm"] = process.free_port()
-            config = self._sqlserver_config(aws_url, rds)
+            tds_ports: dict[str, int] = {}
+            for name in ("RDS", "EC2", *SOURCE_INSTANCES):
+                port = process.free_port()
+                while port in ports.values() or port in tds_ports.values():  # free_port may repeat itself
+                    port = process.free_port()
+                tds_ports[name.lower()] = port
+            ports.update({f"tds_{name}": port for name, port in tds_ports.items()})
+            config = self._sqlserver_config(aws_url, rds, tds_ports)
             pids["winrm"] = process.start(
                 [
                     sys.executable,
@@ -218,6 +234,14 @@ class Estate:
             process.wait_until(
                 lambda: process.port_open(ports["winrm"]), "WinRM endpoint", 60, logs / "winrm.log", pids["winrm"]
             )
+            for name, port in tds_ports.items():
+                process.wait_until(
+                    lambda port=port: process.port_open(port),
+                    f"TDS listener of {name}",
+                    60,
+                    logs / "winrm.log",
+                    pids["winrm"],
+                )
         except BaseException:
             for name, pid in pids.items():
                 (PostgresServer.stop if name == "postgres" else process.stop)(pid)
@@ -236,16 +260,19 @@ class Estate:
                 "rds_instance_identifier": RDS_INSTANCE_ID,
                 "rds_dbi_resource_id": rds["dbi_resource_id"],
                 "ec2_server": EC2_SERVER,
+                "tds_endpoints": {name: f"127.0.0.1:{port}" for name, port in tds_ports.items()},
+                "source_login": SOURCE_LOGIN,
             },
         )
         self._write_state(state)
         info = self._info(state)
-        from dbshift.estate.seed import seed_sqlserver
+        from dbshift.estate.seed import seed_sources, seed_sqlserver
 
         seed_sqlserver(info)
+        seed_sources(info)
         return info
 
-    def _sqlserver_config(self, aws_url: str, rds: dict[str, str]) -> Path:
+    def _sqlserver_config(self, aws_url: str, rds: dict[str, str], tds_ports: dict[str, int]) -> Path:
         from dbshift.estate.sqlserver import InstanceConfig, RdsConfig
 
         instances = [
@@ -264,7 +291,18 @@ class Estate:
                 ),
             ),
             InstanceConfig(name="EC2", server_names=[EC2_SERVER, "localhost", "(local)", "."], kind="ec2"),
+            *(
+                InstanceConfig(
+                    name=name,
+                    server_names=[name, f"{name.lower()}.dbshift.local"],
+                    kind="ec2",
+                    sql_login=SOURCE_LOGIN,
+                    sql_password=self._secret("source_password"),
+                )
+                for name in SOURCE_INSTANCES
+            ),
         ]
+        secret_of = {"RDS": "rds_password", **{name: "source_password" for name in SOURCE_INSTANCES}}
         path = self.root / "sqlserver.json"
         # The RDS master password is not written here: the host reads it from secrets/.
         body = {
@@ -272,10 +310,12 @@ class Estate:
             "instances": [i.to_json() for i in instances],
             # What the EC2 host's instance profile gives programs running on it (the dbshift CLI).
             "host_env": {"AWS_ENDPOINT_URL": aws_url, "AWS_DEFAULT_REGION": REGION, **AWS_KEYS},
+            # A TDS listener per instance, inside the WinRM host process (the same emulator state).
+            "tds_ports": tds_ports,
         }
         for inst in body["instances"]:
             if inst.get("sql_password"):
-                inst["sql_password_file"] = str(self.secret_path("rds_password"))
+                inst["sql_password_file"] = str(self.secret_path(secret_of[inst["name"]]))
                 inst["sql_password"] = None
         _write_atomic(path, json.dumps(body, indent=2) + "\n", mode=0o600)
         return path

@@ -1,5 +1,7 @@
-"""Sample data for the emulated estate, loaded through the real WinRM path.
+"""Sample data for the emulated estate, loaded through the real WinRM and TDS paths.
 
+The data migration's sources SRC1 and SRC2 get NetPerf01 and NetPerf02 (SIMPLE recovery) with the
+sample tables, over TDS (seed_sources; `dbshift estate seed-migration` reseeds them bigger).
 The "RDS" source gets SalesDb (plain) and PayrollDb (TDE, protected by the certificate RDS
 creates for the TRANSPARENT_DATA_ENCRYPTION option); both in FULL recovery with a first full
 backup so the log chain exists, as on RDS where automated backups start the chain.
@@ -8,6 +10,7 @@ Idempotent: what exists is left alone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dbshift.errors import DbshiftError
@@ -77,3 +80,43 @@ def seed_sqlserver(info: EstateInfo) -> list[str]:
     finally:
         session.close()
     return created
+
+
+# -- the data migration's sources --------------------------------------------------------------------
+SOURCE_DATABASES = ("NetPerf01", "NetPerf02")
+SAMPLE_START = "2026-11-01"
+SAMPLE_SEED = 1
+
+
+@dataclass
+class SampleTable:
+    server: str
+    database: str
+    table: str
+    rows: int
+    generated: bool  # False: the same arguments had already filled it
+
+
+def seed_sources(
+    info: EstateInfo, rows_per_table: int = 2000, days: int = 2, start_date: str = SAMPLE_START, seed: int = SAMPLE_SEED
+) -> list[SampleTable]:
+    """NetPerf01 and NetPerf02 on every source instance (SRC1, SRC2), filled by the emulator's
+    master.emulator.generate_netperf_sample over TDS. Idempotent: the same arguments change nothing."""
+    from dbshift.tsql.tds import connect_tds
+
+    out: list[SampleTable] = []
+    for k, name in enumerate(sorted(n for n in info.tds_endpoints if n.startswith("src"))):
+        with connect_tds(info.tds_endpoints[name], info.source_login, info.source_password, "master") as conn:
+            _, existing = conn.query("SELECT name FROM sys.databases")
+            have = {r[0].lower() for r in existing}
+            for j, db in enumerate(SOURCE_DATABASES):
+                if db.lower() not in have:
+                    conn.query(f"CREATE DATABASE [{db}]")
+                    conn.query(f"ALTER DATABASE [{db}] SET RECOVERY SIMPLE")  # a read-only migration source
+                _, rows = conn.query(
+                    f"EXEC master.emulator.generate_netperf_sample @database = N'{db}', "
+                    f"@rows_per_table = {int(rows_per_table)}, @start_date = '{start_date}', "
+                    f"@seed = {int(seed) * 100 + 10 * k + j}, @days = {int(days)}"  # each database its own data
+                )
+                out += [SampleTable(name.upper(), db, str(t), int(n), bool(g)) for _db, t, n, g in rows]
+    return out

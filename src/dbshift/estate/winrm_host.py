@@ -94,6 +94,20 @@ def load_host_env(path: Path) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in env.items()}
 
 
+def load_tds_ports(path: Path) -> dict[str, int]:
+    """The config's "tds_ports": lower-case instance name -> TCP port of its TDS listener (may be absent)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the SQL Server emulator config {path}: {exc}") from exc
+    ports = data.get("tds_ports") if isinstance(data, dict) else None
+    if ports is None:
+        return {}
+    if not isinstance(ports, dict) or not all(isinstance(v, int) for v in ports.values()):
+        raise ConfigError(f"{path}: tds_ports must map instance names to port numbers")
+    return {str(k).lower(): int(v) for k, v in ports.items()}
+
+
 _WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/]")
 # The AWS settings of the host come from host_env only (as an instance profile would give them).
 _AWS_ENV = re.compile(r"^(AWS_|DBSHIFT_AWS_)")
@@ -202,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         password = _read_secret(args.password_file, "WinRM password")
         root, instances = load_config(args.config)
         host_env = load_host_env(args.config)
+        tds_ports = load_tds_ports(args.config)
     except ConfigError as exc:
         print(f"winrm_host: {exc}", file=sys.stderr)
         return 2
@@ -210,12 +225,21 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     server = WsmanServer(make_runner(emulator, host_env), args.username, password, host=args.host, port=args.port)
+    listeners = []
     try:
+        from dbshift.estate.sqlserver.tds_server import TdsListener
+
+        for name, port in tds_ports.items():
+            listener = TdsListener(emulator.instance(name), host=args.host, port=port).start()
+            listeners.append(listener)
+            print(f"TDS listener of {name} on {listener.endpoint}", flush=True)
         server.start()
         print(f"listening on {server.url}", flush=True)
         while not stop.wait(0.5):
             pass
     finally:
+        for listener in listeners:
+            listener.stop()
         server.stop()
         emulator.close()
     return 0

@@ -49,6 +49,10 @@ _NOOP_SET = {
     "ROWCOUNT",
     "IMPLICIT_TRANSACTIONS",
     "TEXTSIZE",
+    "ANSI_NULL_DFLT_ON",
+    "ANSI_DEFAULTS",
+    "CURSOR_CLOSE_ON_COMMIT",
+    "NOEXEC",
 }
 
 
@@ -63,6 +67,10 @@ class Session:
         self.rowcount = 0
         self._conn: sqlite3.Connection | None = None
         self._attached: dict[str, str] = {}  # database name (lower) -> schema alias
+        # A client that streams results (the TDS listener) sets `sink`: it is told after every statement and
+        # takes SELECT results as open cursors. dml_count: rows the last INSERT/UPDATE/DELETE touched.
+        self.sink: Any = None
+        self.dml_count: int | None = None
         row = inst.catalog.db_row(database)
         if row is None:
             raise sql_error(4060, f'Cannot open database "{database}" requested by the login. The login failed.', 11)
@@ -91,6 +99,8 @@ class Session:
         for toks in stmts:
             try:
                 self.statement(toks)
+                if self.sink is not None:
+                    self.sink.statement_done(self)
             except SqlError as e:
                 for d in e.errors:
                     d.line = toks[0].line
@@ -326,7 +336,7 @@ class Session:
             raise messages.syntax(first.text)
 
     def _user_sql(self, toks: list[Token]) -> None:
-        rs = query.run(self, self.render(toks))
+        rs = query.run(self, self.render(toks), stream=self.sink.stream if self.sink is not None else None)
         if rs is not None:
             self.result.result_sets.append(rs)
             self.rowcount = len(rs.rows)

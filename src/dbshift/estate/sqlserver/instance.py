@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dbshift.estate.sqlserver import backupfile, crypto, messages, userdb
+from dbshift.estate.sqlserver import backupfile, crypto, messages, sample_gen, userdb
 from dbshift.estate.sqlserver.backupfile import BackupFileEntry, BackupSet
 from dbshift.estate.sqlserver.catalog import Catalog
 from dbshift.estate.sqlserver.hostfs import HostFs, same_windows_path
@@ -1082,6 +1082,7 @@ def _proc_interrupt_next_restore(inst: Instance, args: ProcArgs) -> SqlResult:
 
 
 EMULATOR_PROCEDURES: dict[str, ProcFn] = {
+    "master.emulator.generate_netperf_sample": sample_gen.generate_netperf_sample,
     "master.emulator.open_session": _proc_open_session,
     "master.emulator.close_session": _proc_close_session,
     "master.emulator.interrupt_next_restore": _proc_interrupt_next_restore,

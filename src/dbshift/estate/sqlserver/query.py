@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,45 @@ class Mapped:
     schema: str  # SQLite schema alias ("main" or an attached alias)
     table: str  # SQLite table name
     display: str  # the name as written in T-SQL, for error messages
+
+
+@dataclass
+class QueryCursor:
+    """A query's open SQLite cursor, handed to a streaming consumer (the TDS listener) instead of a ResultSet."""
+
+    columns: list[str]
+    declared: list[tuple[str | None, bool]]  # (declared T-SQL type or None, nullable) per result column
+    cursor: sqlite3.Cursor
+    targets: list[Mapped]
+
+
+StreamFn = Callable[[QueryCursor], int]
+_TEMPORAL = ("DATETIME2", "DATETIME", "SMALLDATETIME", "TIMESTAMP", "DATE")
+_DATETIME_TEXT = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?)?$")
+
+
+def canonical_temporal(text: str, decl: str) -> str | None:
+    """The stored form of a date/time literal for a column declared `decl` (None: not a date/time text).
+
+    The emulator keeps DATETIME2/DATETIME values as 'YYYY-MM-DD HH:MM:SS[.f]' (no trailing zeros) and DATE
+    values as 'YYYY-MM-DD', so that SQLite's text comparison orders them as SQL Server orders the values and
+    a predicate like measured_at >= '2026-11-01T00:00:00.000000' still uses the column's index.
+    """
+    m = _DATETIME_TEXT.match(text.strip())
+    if not m:
+        return None
+    day, hh, mm, ss, frac = m.groups()
+    if decl.upper().startswith("DATE") and not decl.upper().startswith("DATETIME"):
+        return day
+    frac = (frac or "").rstrip("0")
+    return f"{day} {hh or '00'}:{mm or '00'}:{ss or '00'}" + (f".{frac}" if frac else "")
+
+
+def _temporal_decl(decl: str | None) -> str | None:
+    if not decl:
+        return None
+    base = decl.strip('"').split("(")[0].strip().upper()
+    return base if base in _TEMPORAL else None
 
 
 def parse(text: str) -> exp.Expression:
@@ -76,9 +116,12 @@ class Translator:
         for add in reversed(list(tree.find_all(exp.Add))):  # innermost first
             if _stringy(add.left) or _stringy(add.right):  # T-SQL '+' on strings concatenates
                 add.replace(exp.DPipe(this=add.left.copy(), expression=add.right.copy()))
+        self._temporal_literals(tree)
         for c in tree.find_all(exp.Column):
             c.set("db", None)
             c.set("catalog", None)
+        if isinstance(tree, (exp.Create, exp.Alter)):
+            _keep_tsql_types(tree)
         if isinstance(tree, exp.Drop) and tree.args.get("kind") == "INDEX":
             tree.set("cluster", None)
         if isinstance(tree, exp.Create):
@@ -123,16 +166,79 @@ class Translator:
         if not t.alias and sqlite_name != name and not isinstance(t.parent, _NO_ALIAS_PARENTS):
             t.set("alias", exp.TableAlias(this=exp.to_identifier(name, quoted=True)))
 
+    def column_decls(self) -> dict[str, tuple[str | None, bool]]:
+        """Lower-case column name -> (declared type, nullable) over the statement's tables; a name two
+        tables declare differently maps to (None, True)."""
+        out: dict[str, tuple[str | None, bool]] = {}
+        conn = self.s.connection()
+        for m in self.targets:
+            try:
+                info = conn.execute(f"PRAGMA {userdb.q(m.schema)}.table_info({userdb.q(m.table)})").fetchall()
+            except sqlite3.Error:
+                continue
+            for _cid, name, decl, notnull, _default, pk in info:
+                key = str(name).lower()
+                value = (str(decl) if decl else None, not (notnull or pk))
+                if key in out and out[key][0] != value[0]:
+                    value = (None, True)
+                out[key] = value
+        return out
+
+    def _temporal_literals(self, tree: exp.Expression) -> None:
+        """Write date/time literals compared with (or stored into) date/time columns in the stored form."""
+        comparisons = list(tree.find_all(exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.In))
+        inserts = [tree] if isinstance(tree, exp.Insert) else []
+        updates = [tree] if isinstance(tree, exp.Update) else []
+        if not (comparisons or inserts or updates) or not self.targets:
+            return
+        decls = self.column_decls()
+
+        def fix(lit: Any, column: str) -> None:
+            decl = _temporal_decl(decls.get(column.lower(), (None, True))[0])
+            if decl and isinstance(lit, exp.Literal) and lit.is_string:
+                canon = canonical_temporal(lit.this, decl)
+                if canon is not None:
+                    lit.replace(exp.Literal.string(canon))
+
+        for node in comparisons:
+            if isinstance(node, exp.Between) and isinstance(node.this, exp.Column):
+                fix(node.args.get("low"), node.this.name)
+                fix(node.args.get("high"), node.this.name)
+            elif isinstance(node, exp.In) and isinstance(node.this, exp.Column):
+                for e in node.expressions:
+                    fix(e, node.this.name)
+            elif isinstance(node, exp.Binary):
+                left, right = node.left, node.right
+                if isinstance(left, exp.Column):
+                    fix(right, left.name)
+                elif isinstance(right, exp.Column):
+                    fix(left, right.name)
+        for ins in inserts:
+            target = ins.this
+            values = ins.args.get("expression")
+            if isinstance(target, exp.Schema) and isinstance(values, exp.Values):
+                cols = [c.name for c in target.expressions]
+                for row in values.expressions:
+                    for col, lit in zip(cols, row.expressions, strict=False):
+                        fix(lit, col)
+        for upd in updates:
+            for e in upd.expressions:
+                if isinstance(e, exp.EQ) and isinstance(e.left, exp.Column):
+                    fix(e.right, e.left.name)
+
     def _tvf(self, t: exp.Table) -> None:
         fn: exp.Anonymous = t.this
         db = t.catalog or self.s.db
         schema = t.db or "dbo"
         key = f"{db}.{schema}.{fn.name}".lower()
-        impl = self.s.inst.table_functions.get(key)
-        if impl is None:
-            raise messages.invalid_object(".".join(p for p in (t.catalog, t.db, fn.name) if p))
         args = [self.s.eval_expression(a) for a in fn.expressions]
-        rs: ResultSet = impl(self.s.inst, args)
+        if schema.lower() == "sys" and fn.name.lower() == "dm_exec_describe_first_result_set":
+            rs: ResultSet = describe_first_result_set(self.s, str(args[0] if args else ""))
+        else:
+            impl = self.s.inst.table_functions.get(key)
+            if impl is None:
+                raise messages.invalid_object(".".join(p for p in (t.catalog, t.db, fn.name) if p))
+            rs = impl(self.s.inst, args)
         self.tvf_count += 1
         name = f"__tvf_{self.tvf_count}"
         self.s.load_temp(name, rs.columns, rs.rows)
@@ -153,6 +259,79 @@ def _stringy(e: exp.Expression) -> bool:
     if isinstance(e, (exp.Add, exp.Paren)):
         return any(_stringy(x) for x in (e.args.get("this"), e.args.get("expression")) if x is not None)
     return False
+
+
+def _keep_tsql_types(tree: exp.Expression) -> None:
+    """Declare columns with their T-SQL types so SQLite keeps them (PRAGMA table_info), for the TDS
+    listener's column types. Identity columns stay INTEGER PRIMARY KEY AUTOINCREMENT (SQLite needs that)."""
+    for cd in tree.find_all(exp.ColumnDef):
+        kind = cd.args.get("kind")
+        if not isinstance(kind, exp.DataType):
+            continue
+        constraints = [c.args.get("kind") for c in cd.args.get("constraints") or []]
+        if any(
+            isinstance(k, (exp.GeneratedAsIdentityColumnConstraint, exp.AutoIncrementColumnConstraint))
+            for k in constraints
+        ):
+            continue
+        text = kind.sql(dialect="tsql")
+        if not re.fullmatch(r"[A-Za-z0-9_ ]+(\(\s*\d+\s*(,\s*\d+\s*)?\))?", text):
+            text = '"' + text.replace('"', "") + '"'  # e.g. NVARCHAR(MAX): SQLite takes a quoted type name
+        cd.set("kind", exp.DataType(this=exp.DataType.Type.USERDEFINED, kind=text))
+
+
+def declared_types(tree: exp.Expression, tr: Translator, description: Any) -> list[tuple[str | None, bool]]:
+    """(declared T-SQL type, nullable) of each result column, where the query shows it: a column (or *),
+    CAST(... AS type), COUNT, MIN/MAX of a column. Anything else: (None, True), the values decide."""
+    names = [d[0] for d in description]
+    unknown: tuple[str | None, bool] = (None, True)
+    if not isinstance(tree, exp.Select):
+        return [unknown] * len(names)
+    decls = tr.column_decls()
+    exprs = tree.expressions
+    if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star)) for e in exprs):
+        return [decls.get(n.lower(), unknown) for n in names]
+    if len(exprs) != len(names):
+        return [unknown] * len(names)
+    out = []
+    for e in exprs:
+        inner = e.this if isinstance(e, exp.Alias) else e
+        if isinstance(inner, exp.Column):
+            out.append(decls.get(inner.name.lower(), unknown))
+        elif isinstance(inner, exp.Cast):
+            out.append((inner.to.sql(dialect="tsql"), True))
+        elif isinstance(inner, exp.Count):
+            out.append(("INT", False))
+        elif isinstance(inner, (exp.Min, exp.Max)) and isinstance(inner.this, exp.Column):
+            out.append((decls.get(inner.this.name.lower(), unknown)[0], True))
+        else:
+            out.append(unknown)
+    return out
+
+
+def describe_first_result_set(session: Session, text: str) -> ResultSet:
+    """sys.dm_exec_describe_first_result_set(@tsql, NULL, 0): name and system_type_name of each column.
+    The emulator runs the query and lets its first rows decide the types no declaration gives."""
+    from dbshift.estate.sqlserver import tds_wire
+
+    cols = ["is_hidden", "column_ordinal", "name", "is_nullable", "system_type_id", "system_type_name"]
+    tree = parse(text)
+    if not isinstance(tree, exp.Query):
+        return ResultSet(cols, [])
+    tr = Translator(session)
+    tree = tr.rewrite(tree)
+    cur = session.connection().execute(to_sqlite(tree))
+    try:
+        sample = cur.fetchmany(1000)
+        decl = declared_types(tree, tr, cur.description)
+        names = result_columns(tree, cur.description)
+    finally:
+        cur.close()
+    rows = []
+    for i, (name, (dtype, nullable)) in enumerate(zip(names, decl, strict=True)):
+        wt = tds_wire.parse_tsql_type(dtype) or tds_wire.infer_type(r[i] for r in sample)
+        rows.append([0, i + 1, name or None, int(nullable), 0, wt.tsql])
+    return ResultSet(cols, rows)
 
 
 def to_sqlite(tree: exp.Expression) -> str:
@@ -215,8 +394,9 @@ def map_sqlite_error(e: sqlite3.Error, targets: list[Mapped]) -> SqlError:
     return sql_error(50000, f"dbshift SQL Server emulator could not run the statement: {text}")
 
 
-def run(session: Session, text: str) -> ResultSet | None:
-    """Run one user SQL statement (query, DML or DDL); a query returns its ResultSet."""
+def run(session: Session, text: str, stream: StreamFn | None = None) -> ResultSet | None:
+    """Run one user SQL statement (query, DML or DDL); a query returns its ResultSet, or with `stream`
+    hands its open cursor to stream() (which sends the rows and returns their count) and returns None."""
     tree = parse(text)
     tr = Translator(session)
     tree = tr.rewrite(tree)
@@ -228,11 +408,22 @@ def run(session: Session, text: str) -> ResultSet | None:
     if is_query:
         try:
             cur = conn.execute(sql)
+            if stream is not None:
+                qc = QueryCursor(
+                    result_columns(tree, cur.description), declared_types(tree, tr, cur.description), cur, tr.targets
+                )
+                try:
+                    session.rowcount = stream(qc)
+                finally:
+                    cur.close()
+                return None
             rows = [[out_value(v) for v in r] for r in cur.fetchall()]
         except sqlite3.Error as e:
             raise map_sqlite_error(e, tr.targets) from None
         return ResultSet(result_columns(tree, cur.description), rows)
     session.write(lambda: _write(session, conn, tree, sql, tr), tr.targets)
+    if isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
+        session.dml_count = session.rowcount
     return None
 
 

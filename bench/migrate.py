@@ -1,0 +1,198 @@
+"""Benchmark: the data migration, stage by stage, against the load limit and row-by-row INSERTs.
+
+    .venv/bin/python bench/migrate.py [--rows 5000000] [--days 2] [--insert-sample 200000]
+
+Starts its own emulated estate (SQL Server emulator sources over TDS, a real PostgreSQL), seeds ROWS
+source rows (two tables x two databases x two servers), then in this one run times:
+
+  dbshift: export -> transform -> import -> finish -> validate (rows/s per stage and end to end);
+  (a) `psql \\copy` of the same final rows from a CSV file into an empty copy of the table: the load limit;
+  (b) batched row-by-row INSERTs (psycopg executemany, 1,000 rows per batch) of a sample of those rows
+      (INSERT-SAMPLE rows: all 5M would take many minutes; the rate is what is compared).
+
+Prints rows/s and the ratios against the targets: import >= 0.8x (a); end to end with validation
+>= 0.5x (a); end to end >= 10x (b). The export is bounded by the emulated source (one Python
+process serving TDS; pymssql decodes ~115k rows/s per connection): the per-stage lines show it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+import yaml
+
+TARGET_IMPORT_VS_COPY = 0.8
+TARGET_E2E_VS_COPY = 0.5
+TARGET_E2E_VS_INSERT = 10.0
+TABLE_COLUMNS = (
+    "server_name text, database_name text, cell_id integer, measured_at timestamp, site_code text, "
+    "throughput_mbps double precision, latency_ms double precision, dropped_calls integer, active_ues integer, "
+    "avg_cqi double precision, handover_failures integer"
+)
+
+
+def _config(info, work: Path, days: int) -> Path:
+    last = f"2026-11-{days:02d}"
+    body = {
+        "migration": {
+            "job_mode": "fresh",
+            "log_level": "INFO",
+            "input_partition": f"2026-11-01..{last}",
+            "partition_col_date": "measured_at",
+        },
+        "server_mappings": {
+            "server_mappings": {"src1": info.tds_endpoints["src1"], "src2": info.tds_endpoints["src2"]},
+            "databases": ["NetPerf01", "NetPerf02"],
+            "categories": {"cell_perf_stats": ["cell_performance_data", "ue_statistics_data"]},
+        },
+        "runtime": {
+            "raw_area": str(work / "raw"),
+            "transformed_area": str(work / "transformed"),
+            "target_dsn_env": "DBSHIFT_TARGET_DSN",
+            "source_user": info.source_login,
+            "source_password_env": "DBSHIFT_SOURCE_PASSWORD",
+            "parallelism": 2,
+            "splits_per_day": 2,
+        },
+    }
+    path = work / "migration.yml"
+    path.write_text(yaml.safe_dump(body, sort_keys=False))
+    return path
+
+
+def _psql() -> str:
+    found = shutil.which("psql")
+    if found:
+        return found
+    bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
+    return str(Path(bindir) / "psql")
+
+
+def bench_copy(dsn: str, csv_path: Path, rows: int) -> float:
+    """(a) psql \\copy of the CSV into an empty table: seconds."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_copy")
+        conn.execute(f"CREATE TABLE bench_copy ({TABLE_COLUMNS})")
+    start = time.perf_counter()
+    subprocess.run(
+        [_psql(), dsn, "-v", "ON_ERROR_STOP=1", "-c", f"\\copy bench_copy FROM '{csv_path}' WITH (FORMAT csv)"],
+        check=True,
+        capture_output=True,
+    )
+    seconds = time.perf_counter() - start
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        got = conn.execute("SELECT count(*) FROM bench_copy").fetchone()[0]
+        conn.execute("DROP TABLE bench_copy")
+    if got != rows:
+        raise SystemExit(f"(a) loaded {got} rows, expected {rows}")
+    return seconds
+
+
+def bench_insert(dsn: str, csv_path: Path, sample: int) -> tuple[int, float]:
+    """(b) executemany INSERTs of the first `sample` rows, 1,000 per batch: (rows, seconds)."""
+    with csv_path.open(newline="") as f:
+        rows = []
+        for i, r in enumerate(csv.reader(f)):
+            if i >= sample:
+                break
+            rows.append([None if v == "" else v for v in r])
+    with psycopg.connect(dsn) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_insert")
+        conn.execute(f"CREATE TABLE bench_insert ({TABLE_COLUMNS})")
+        conn.commit()
+        start = time.perf_counter()
+        with conn.cursor() as cur:
+            for i in range(0, len(rows), 1000):
+                cur.executemany(
+                    "INSERT INTO bench_insert VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows[i : i + 1000]
+                )
+        conn.commit()
+        seconds = time.perf_counter() - start
+        conn.execute("DROP TABLE bench_insert")
+        conn.commit()
+    return len(rows), seconds
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=5_000_000, help="source rows in all (default 5,000,000)")
+    ap.add_argument("--days", type=int, default=2)
+    ap.add_argument("--insert-sample", type=int, default=200_000)
+    ap.add_argument("--keep", action="store_true", help="keep the estate and files (printed)")
+    args = ap.parse_args()
+
+    from dbshift.datamove.config import load_from_yaml
+    from dbshift.datamove.runner import Migration
+    from dbshift.estate.manager import Estate
+    from dbshift.estate.seed import seed_sources
+
+    work = Path(tempfile.mkdtemp(prefix="dbshift-bench-migrate-"))
+    estate = Estate(work / "estate", tlog_backup_interval_seconds=86400)
+    info = estate.up()
+    try:
+        # 2 servers x 2 databases x 2 tables; the ue table holds ~95% of the cell table's rows
+        per_table = max(1, round(args.rows / (4 * 2 * 0.975)))
+        t = time.perf_counter()
+        seed_sources(info, rows_per_table=per_table, days=args.days)
+        print(f"seeded {per_table:,} rows per table per database in {time.perf_counter() - t:.1f}s")
+        os.environ["DBSHIFT_TARGET_DSN"] = info.postgres_dsn
+        os.environ["DBSHIFT_SOURCE_PASSWORD"] = info.source_password
+        config = load_from_yaml(_config(info, work, args.days))
+
+        start = time.perf_counter()
+        report = Migration(config, progress=sys.stderr, report_dir=work).run()
+        e2e = time.perf_counter() - start
+        (cat,) = report.categories
+        if not cat.validation_ok:
+            raise SystemExit(f"validation found {cat.differences} differences: the bench measures a broken run")
+        stages = {s.stage: s for s in cat.stages}
+        source_rows = stages["export"].rows
+        final_rows = stages["import"].rows
+
+        csv_path = work / "final.csv"
+        with psycopg.connect(info.postgres_dsn) as conn, conn.cursor() as cur, csv_path.open("wb") as f:
+            cols = ", ".join(c.split()[0] for c in TABLE_COLUMNS.split(", "))
+            with cur.copy(f"COPY (SELECT {cols} FROM public.cell_perf_stats) TO STDOUT WITH (FORMAT csv)") as cp:
+                for block in cp:
+                    f.write(block)
+        copy_s = bench_copy(info.postgres_dsn, csv_path, final_rows)
+        ins_rows, ins_s = bench_insert(info.postgres_dsn, csv_path, args.insert_sample)
+
+        copy_rate, insert_rate = final_rows / copy_s, ins_rows / ins_s
+        print(f"\nsource rows {source_rows:,} -> target rows {final_rows:,}")
+        for name in ("export", "transform", "import", "finish", "validate"):
+            s = stages[name]
+            rows = s.rows or final_rows
+            print(f"  {name:10} {s.seconds:7.2f}s  {rows / s.seconds if s.seconds else 0:12,.0f} rows/s")
+        e2e_rate = final_rows / e2e
+        print(f"  {'end to end':10} {e2e:7.2f}s  {e2e_rate:12,.0f} rows/s (target rows; validation included)")
+        print(f"  (a) psql \\copy {copy_s:7.2f}s  {copy_rate:12,.0f} rows/s")
+        print(f"  (b) INSERTs    {ins_s:7.2f}s  {insert_rate:12,.0f} rows/s ({ins_rows:,}-row sample)")
+        import_rate = final_rows / stages["import"].seconds
+        checks = [
+            ("import / (a)", import_rate / copy_rate, TARGET_IMPORT_VS_COPY),
+            ("end to end / (a)", e2e_rate / copy_rate, TARGET_E2E_VS_COPY),
+            ("end to end / (b)", e2e_rate / insert_rate, TARGET_E2E_VS_INSERT),
+        ]
+        for label, ratio, target in checks:
+            print(f"{label} = {ratio:.2f}x (target >= {target}x: {'met' if ratio >= target else 'MISSED'})")
+    finally:
+        if args.keep:
+            print(f"kept: {work}")
+        else:
+            estate.down()
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Data migration SQL Server → Aurora PostgreSQL: export → transform → import → finish → validate."""

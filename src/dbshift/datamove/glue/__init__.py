@@ -1,0 +1,182 @@
+"""Glue job scripts of the data migration (Glue 5.0: Spark 3.5, Python 3.11).
+
+export_job and transform_job run dbshift's own stage code under Spark, so Glue and the local engine
+share one implementation: the export job distributes the chunk list over Spark tasks, each running
+export.export_chunk; the transform job runs the category's SQL file in Spark SQL. Glue needs dbshift
+on the workers (--additional-python-modules with the dbshift wheel). The per-job logic lives in
+importable functions (run_export, run_transform) that tests call with a local SparkSession.
+
+Arguments: --MIGRATION_PARAMETER, --SERVER_MAPPINGS_PARAMETER (SSM parameter names), --RAW_AREA,
+--TRANSFORMED_AREA (s3://bucket/prefix), --SOURCE_SECRET (Secrets Manager: the SQL Server login),
+--TARGET_DSN_SECRET (Secrets Manager: the target DSN, for the checkpoints); optional --CATEGORY,
+--AWS_ENDPOINT_URL (the emulated estate). Read with awsglue's getResolvedOptions when awsglue is
+importable (inside Glue), else with argparse under the same names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dbshift.aws.clients import AwsConfig, client
+from dbshift.datamove import config as cfg
+from dbshift.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+COMMON_ARGS = (
+    "MIGRATION_PARAMETER",
+    "SERVER_MAPPINGS_PARAMETER",
+    "RAW_AREA",
+    "TRANSFORMED_AREA",
+    "SOURCE_SECRET",
+    "TARGET_DSN_SECRET",
+)
+OPTIONAL_ARGS = ("CATEGORY", "AWS_ENDPOINT_URL", "PARTITIONS")
+
+
+def job_args(
+    argv: Sequence[str], required: Sequence[str] = COMMON_ARGS, optional: Sequence[str] = OPTIONAL_ARGS
+) -> dict[str, str | None]:
+    """The job's --NAME value arguments: through awsglue inside Glue, argparse elsewhere (same names)."""
+    argv = list(argv)
+    present = [n for n in optional if f"--{n}" in argv]
+    try:
+        from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
+    except ImportError:
+        parser = argparse.ArgumentParser(prog=os.path.basename(argv[0]) if argv else "glue-job")
+        for name in required:
+            parser.add_argument(f"--{name}", required=True)
+        for name in optional:
+            parser.add_argument(f"--{name}")
+        known, _unknown = parser.parse_known_args(argv[1:])  # Glue adds its own (--JOB_NAME, --job-bookmark-option ...)
+        return vars(known)
+    resolved = getResolvedOptions(argv, [*required, *present])
+    return {n: resolved.get(n) for n in [*required, *optional]}
+
+
+def read_secret(secret_id: str, aws: AwsConfig | None) -> str:
+    """A Secrets Manager secret's string; the error names the secret, never its value."""
+    try:
+        return client("secretsmanager", aws).get_secret_value(SecretId=secret_id)["SecretString"]
+    except Exception as e:
+        raise ConfigError(
+            f"cannot read secret {secret_id}: {type(e).__name__}; check the name/ARN, region and the job role"
+        ) from None
+
+
+def load_job_config(args: Mapping[str, str | None], aws: AwsConfig | None) -> cfg.MigrationConfig:
+    """The migration configuration from SSM, with the runtime settings taken from the job arguments."""
+    env = {
+        cfg.ENV_RAW_AREA: args["RAW_AREA"] or "",
+        cfg.ENV_TRANSFORMED_AREA: args["TRANSFORMED_AREA"] or "",
+        cfg.ENV_SOURCE_SECRET: args["SOURCE_SECRET"] or "",
+        cfg.ENV_TARGET_DSN: read_secret(str(args["TARGET_DSN_SECRET"]), aws),
+    }
+    return cfg.load_from_ssm(str(args["MIGRATION_PARAMETER"]), str(args["SERVER_MAPPINGS_PARAMETER"]), aws, env)
+
+
+def aws_from_args(args: Mapping[str, str | None]) -> AwsConfig:
+    return AwsConfig(endpoint_url=args.get("AWS_ENDPOINT_URL") or None)
+
+
+def spark_session(app_name: str) -> Any:
+    """The job's SparkSession: Glue's when running in Glue, a plain one elsewhere; UTC session time zone
+    (timestamps are wall-clock values of the source; no zone may shift them)."""
+    try:
+        from awsglue.context import GlueContext  # type: ignore[import-not-found]
+        from pyspark.context import SparkContext
+
+        spark = GlueContext(SparkContext.getOrCreate()).spark_session
+    except ImportError:
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.builder.appName(app_name).getOrCreate()
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    return spark
+
+
+def run_main(main: Any) -> None:
+    """Entry point wrapper: one line on stderr and exit 1 on a dbshift error."""
+    from dbshift.errors import DbshiftError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        sys.exit(main(sys.argv))
+    except DbshiftError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+def prepare_category(
+    conn: Any,
+    config: cfg.MigrationConfig,
+    name: str,
+    login: cfg.SourceCredentials,
+    stage: str,
+    connect: Any = None,
+) -> tuple[Any, list[Any]]:
+    """(Category, chunks) for a Glue job, prepared as the local engine does: target DDL applied, the
+    configuration checked against the sources, the category derived from the target tables,
+    job_mode=fresh honoured for `stage` and the stages after it, and the plan loaded from the
+    checkpoints (or made from the sources' split-column bounds and saved). Commits.
+    `connect(host_port, database, login)` defaults to a TDS connection.
+    """
+    from dbshift.datamove import categories, checkpoints, export, load, plan
+    from dbshift.datamove.glue.export_job import tds_connect
+
+    checkpoints.ensure_schema(conn)
+    load.apply_target_ddl(conn, config.runtime.transforms_dir, name)
+    conns: dict[tuple[str, str], Any] = {}
+
+    def source(server: str, database: str) -> Any:
+        if (server, database) not in conns:
+            conns[(server, database)] = (connect or tds_connect)(config.servers[server], database, login)
+        return conns[(server, database)]
+
+    def describe(server: str, database: str, table: str) -> list[str] | None:
+        try:
+            return [c for c, _t in source(server, database).columns(f"SELECT TOP 0 * FROM {export.table_ref(table)}")]
+        except Exception as e:
+            if getattr(e, "number", None) == 208:  # invalid object name: the validation names the table
+                return None
+            raise
+
+    try:
+        category = categories.build_category(conn, config, name, cfg.validate_against_sources(config, describe))
+        if config.job_mode == "fresh":
+            checkpoints.reset(conn, name, None if stage == "export" else _LATER_STAGES[stage])
+            load.truncate_stage(conn, name)
+        chunks = checkpoints.load_plan(conn, name)
+        if chunks is None:
+
+            def bounds(server: str, database: str) -> tuple[int, int] | None:
+                found = []
+                for t in category.source_tables:
+                    b = export.split_bounds(
+                        source(server, database),
+                        t,
+                        category.split_col,
+                        category.date_col,
+                        config.first_day,
+                        config.last_day,
+                    )
+                    if b is not None:
+                        found.append(b)
+                return (min(b[0] for b in found), max(b[1] for b in found)) if found else None
+
+            chunks = plan.make_plan(config, category, bounds)
+            checkpoints.save_plan(conn, name, chunks)
+        conn.commit()
+        return category, chunks
+    finally:
+        for c in conns.values():
+            c.close()
+
+
+# job_mode=fresh forgets the checkpoints of the job's stage and of every later one (export: all, plan too).
+_LATER_STAGES = {"transform": ["transform", "import"], "import": ["import"]}
