@@ -16,11 +16,15 @@ from typing import Any
 
 import botocore.exceptions
 import pytest
-from tf_helpers import TerraformRun
+from tf_helpers import REPO, TerraformRun
 
 from dbshift.aws.clients import AwsConfig, client
 
 REGION = "us-east-1"
+# The Glue job scripts the stack uploads (another engineer's files: the apply fails until they exist).
+GLUE_SCRIPTS_DIR = REPO / "src" / "dbshift" / "datamove" / "glue"
+GLUE_STAGES = {"export": "export_job.py", "transform": "transform_job.py", "load": "load_job.py"}
+SOURCE_USERNAME = "dbshift_reader"
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
@@ -31,6 +35,7 @@ class LocalStack:
     name_prefix: str
     aws: AwsConfig
     outputs: dict[str, Any]
+    source_password: str = field(repr=False)  # never in a failure report
     destroyed: bool = field(default=False)
 
     def client(self, service: str) -> Any:
@@ -42,6 +47,7 @@ def local_stack(initialised, terraform: TerraformRun, aws_endpoint_url: str) -> 
     path = initialised("stacks/local")
     # A name of our own: the estate may have applied the same stack to this server already.
     prefix = "tft-" + secrets.token_hex(3)
+    source_password = secrets.token_urlsafe(16)  # emulated estate only; compared, never printed
     var_file = path / "test.tfvars.json"
     tmp = var_file.with_suffix(".tmp")
     variables = {
@@ -49,10 +55,16 @@ def local_stack(initialised, terraform: TerraformRun, aws_endpoint_url: str) -> 
         "region": REGION,
         "name_prefix": prefix,
         "controller_role_arns": [controller_role_arn(prefix)],
+        "glue_scripts_dir": str(GLUE_SCRIPTS_DIR),
+        "migration_source_username": SOURCE_USERNAME,
+        "migration_source_password": source_password,
+        "migration_source_filters": {"cell_performance_data": "site_code <> 'TEST'"},
     }
     tmp.write_text(json.dumps(variables))
     os.replace(tmp, var_file)
-    stack = LocalStack(path, var_file, prefix, AwsConfig(region=REGION, endpoint_url=aws_endpoint_url), {})
+    stack = LocalStack(
+        path, var_file, prefix, AwsConfig(region=REGION, endpoint_url=aws_endpoint_url), {}, source_password
+    )
     try:
         terraform(path, "apply", "-auto-approve", "-input=false", f"-var-file={var_file}", timeout=240)
         raw = json.loads(terraform(path, "output", "-json").stdout)
@@ -279,6 +291,167 @@ def test_option_group(local_stack: LocalStack) -> None:
     assert settings == {"IAM_ROLE_ARN": local_stack.outputs["rds_backup_restore_role_arn"]}
 
 
+def test_migration_parameters(local_stack: LocalStack) -> None:
+    ssm = local_stack.client("ssm")
+    o = local_stack.outputs
+    p = local_stack.name_prefix
+    assert o["migration_parameter_name"] == f"/dbshift/{p}/migration"
+    assert o["server_mappings_parameter_name"] == f"/dbshift/{p}/server-mappings"
+
+    migration = ssm.get_parameter(Name=o["migration_parameter_name"], WithDecryption=True)["Parameter"]
+    assert migration["Type"] == "SecureString"
+    assert json.loads(migration["Value"]) == {
+        "job_mode": "resume",
+        "log_level": "INFO",
+        "input_partition": "2024-01-01",
+        "partition_col_date": "measured_at",
+        "source_filter_cell_performance_data": "site_code <> 'TEST'",
+    }
+    mappings = ssm.get_parameter(Name=o["server_mappings_parameter_name"], WithDecryption=True)["Parameter"]
+    assert mappings["Type"] == "SecureString"
+    assert json.loads(mappings["Value"]) == {
+        "server_mappings": {"src1": "127.0.0.1:14331", "src2": "127.0.0.1:14332"},
+        "databases": ["NetPerf01", "NetPerf02"],
+        "categories": {"cell_perf_stats": ["cell_performance_data", "ue_statistics_data"]},
+    }
+    described = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [o["migration_parameter_name"]]}])[
+        "Parameters"
+    ]
+    assert [d["KeyId"] for d in described] == [o["migration_kms_key_arn"]]
+
+
+def test_migration_secret(local_stack: LocalStack) -> None:
+    sm = local_stack.client("secretsmanager")
+    o = local_stack.outputs
+    described = sm.describe_secret(SecretId=o["migration_secret_arn"])
+    assert described["Name"] == f"dbshift/{local_stack.name_prefix}/source-credentials"
+    assert described["KmsKeyId"] == o["migration_kms_key_arn"]
+    value = json.loads(sm.get_secret_value(SecretId=o["migration_secret_arn"])["SecretString"])
+    assert set(value) == {"username", "password"}
+    assert value["username"] == SOURCE_USERNAME
+    assert value["password"] == local_stack.source_password, "the secret does not hold the given password"
+    # The password is in no output.
+    assert local_stack.source_password not in json.dumps(o)
+
+
+def test_glue_jobs(local_stack: LocalStack) -> None:
+    glue = local_stack.client("glue")
+    o = local_stack.outputs
+    p = local_stack.name_prefix
+    assert o["glue_job_names"] == {stage: f"{p}-{stage}" for stage in GLUE_STAGES}
+    stats_bucket = o["migration_bucket_names"]["stats"]
+    for stage, script in GLUE_STAGES.items():
+        job = glue.get_job(JobName=o["glue_job_names"][stage])["Job"]
+        assert job["Role"] == o["glue_role_arn"]
+        assert job["GlueVersion"] == "5.0"
+        assert job["WorkerType"] == "G.1X" and job["NumberOfWorkers"] == 2
+        assert job["Command"]["Name"] == "glueetl"
+        assert job["Command"]["ScriptLocation"] == f"s3://{stats_bucket}/glue/scripts/{script}"
+        assert job["SecurityConfiguration"] == p
+        args = job["DefaultArguments"]
+        assert args["--MIGRATION_PARAMETER"] == o["migration_parameter_name"]
+        assert args["--SERVER_MAPPINGS_PARAMETER"] == o["server_mappings_parameter_name"]
+        assert args["--SOURCE_SECRET"] == o["migration_secret_arn"]
+        assert args["--RAW_AREA"] == o["migration_areas"]["raw"]
+        assert args["--TRANSFORMED_AREA"] == o["migration_areas"]["transformed"]
+        assert args["--STATS_AREA"] == o["migration_areas"]["stats"]
+        assert args["--STAGE"] == stage
+        assert args["--additional-python-modules"] == "dbshift"
+        assert not [k for k in args if "PASSWORD" in k.upper()]
+
+    security = glue.get_security_configuration(Name=p)["SecurityConfiguration"]["EncryptionConfiguration"]
+    assert security["S3Encryption"][0] == {"S3EncryptionMode": "SSE-KMS", "KmsKeyArn": o["migration_kms_key_arn"]}
+    assert security["JobBookmarksEncryption"]["JobBookmarksEncryptionMode"] == "CSE-KMS"
+    assert security["CloudWatchEncryption"]["CloudWatchEncryptionMode"] == "SSE-KMS"
+
+
+def test_glue_scripts_uploaded_as_in_the_repository(local_stack: LocalStack) -> None:
+    s3 = local_stack.client("s3")
+    for stage, script in GLUE_STAGES.items():
+        url = local_stack.outputs["glue_script_locations"][stage]
+        bucket, key = url.removeprefix("s3://").split("/", 1)
+        obj = s3.get_object(Bucket=bucket, Key=key)
+        assert obj["Body"].read() == (GLUE_SCRIPTS_DIR / script).read_bytes(), url
+        assert obj["ServerSideEncryption"] == "aws:kms"
+        assert obj["SSEKMSKeyId"] == local_stack.outputs["migration_kms_key_arn"]
+
+
+def test_glue_connection(local_stack: LocalStack) -> None:
+    glue = local_stack.client("glue")
+    connection = glue.get_connection(Name=local_stack.outputs["glue_connection_name"], HidePassword=True)["Connection"]
+    assert connection["ConnectionType"] == "JDBC"
+    properties = connection["ConnectionProperties"]
+    assert properties["SECRET_ID"] == local_stack.outputs["migration_secret_arn"]
+    assert properties["JDBC_CONNECTION_URL"] == "jdbc:sqlserver://127.0.0.1:14331;databaseName=NetPerf01"
+    assert "PASSWORD" not in properties
+
+
+def test_migration_buckets(local_stack: LocalStack) -> None:
+    s3 = local_stack.client("s3")
+    names = local_stack.outputs["migration_bucket_names"]
+    for area in ("raw", "transformed", "stats"):
+        bucket = names[area]
+        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+        assert rules[0]["ApplyServerSideEncryptionByDefault"] == {
+            "SSEAlgorithm": "aws:kms",
+            "KMSMasterKeyID": local_stack.outputs["migration_kms_key_arn"],
+        }, bucket
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled", bucket
+        assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]["BlockPublicPolicy"]
+        _assert_tls_only(json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]), f"arn:aws:s3:::{bucket}")
+        assert s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]["TargetBucket"] == names["logs"]
+
+
+def test_glue_role(local_stack: LocalStack) -> None:
+    iam = local_stack.client("iam")
+    o = local_stack.outputs
+    role_name = o["glue_role_arn"].rsplit("/", 1)[1]
+    trust = _policy(iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"])
+    assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "glue.amazonaws.com"}]
+    policy = _policy(iam.get_role_policy(RoleName=role_name, PolicyName="glue-migration")["PolicyDocument"])
+    parameter_arn = f"arn:aws:ssm:{REGION}:123456789012:parameter"
+    assert sorted(_statement(policy, "ReadParameters")["Resource"]) == sorted(
+        [parameter_arn + o["migration_parameter_name"], parameter_arn + o["server_mappings_parameter_name"]]
+    )
+    assert _as_list(_statement(policy, "ReadSecrets")["Resource"]) == [o["migration_secret_arn"]]
+    assert _as_list(_statement(policy, "UseKeys")["Resource"]) == [o["migration_kms_key_arn"]]
+
+
+def test_ecs_orchestrator(local_stack: LocalStack) -> None:
+    ecs = local_stack.client("ecs")
+    o = local_stack.outputs
+    (cluster,) = ecs.describe_clusters(clusters=[o["ecs_cluster_arn"]], include=["SETTINGS"])["clusters"]
+    assert cluster["status"] == "ACTIVE"
+    assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
+
+    task = ecs.describe_task_definition(taskDefinition=o["ecs_task_definition_arn"])["taskDefinition"]
+    assert task["requiresCompatibilities"] == ["FARGATE"] and task["networkMode"] == "awsvpc"
+    assert task["taskRoleArn"] == o["ecs_task_role_arn"]
+    assert task["executionRoleArn"] == o["ecs_execution_role_arn"]
+    (container,) = task["containerDefinitions"]
+    environment = {e["name"]: e["value"] for e in container["environment"]}
+    assert environment["MIGRATION_PARAMETER"] == o["migration_parameter_name"]
+    assert environment["SERVER_MAPPINGS_PARAMETER"] == o["server_mappings_parameter_name"]
+    # The source login is named by its secret (read at run time with the task role), never a plain value.
+    assert environment["DBSHIFT_SOURCE_SECRET"] == o["migration_secret_arn"]
+    assert not container.get("secrets")
+    assert local_stack.source_password not in json.dumps(task)
+    assert container["logConfiguration"]["options"]["awslogs-group"] == o["ecs_log_group_name"]
+
+    logs = local_stack.client("logs")
+    (group,) = logs.describe_log_groups(logGroupNamePrefix=o["ecs_log_group_name"])["logGroups"]
+    assert group["retentionInDays"] == 365
+    assert group["kmsKeyId"].startswith(f"arn:aws:kms:{REGION}:123456789012:key/")
+
+    iam = local_stack.client("iam")
+    task_role = o["ecs_task_role_arn"].rsplit("/", 1)[1]
+    policy = _policy(iam.get_role_policy(RoleName=task_role, PolicyName="orchestrator")["PolicyDocument"])
+    assert sorted(_as_list(_statement(policy, "RunGlueJobs")["Resource"])) == sorted(
+        f"arn:aws:glue:{REGION}:123456789012:job/{name}" for name in o["glue_job_names"].values()
+    )
+    assert _as_list(_statement(policy, "ReadSecrets")["Resource"]) == [o["migration_secret_arn"]]
+
+
 def test_second_plan_has_no_changes(local_stack: LocalStack, terraform: TerraformRun) -> None:
     proc = terraform(
         local_stack.path, "plan", "-input=false", "-detailed-exitcode", f"-var-file={local_stack.var_file}", check=False
@@ -310,3 +483,22 @@ def test_destroy_removes_everything(local_stack: LocalStack, terraform: Terrafor
     rds = local_stack.client("rds")
     with pytest.raises(rds.exceptions.OptionGroupNotFoundFault):
         rds.describe_option_groups(OptionGroupName=o["option_group_name"])
+
+    glue = local_stack.client("glue")
+    for name in o["glue_job_names"].values():
+        with pytest.raises(glue.exceptions.EntityNotFoundException):
+            glue.get_job(JobName=name)
+    ssm = local_stack.client("ssm")
+    for name in (o["migration_parameter_name"], o["server_mappings_parameter_name"]):
+        with pytest.raises(ssm.exceptions.ParameterNotFound):
+            ssm.get_parameter(Name=name)
+    sm = local_stack.client("secretsmanager")
+    with pytest.raises(sm.exceptions.ResourceNotFoundException):
+        sm.describe_secret(SecretId=o["migration_secret_arn"])
+    for bucket in o["migration_bucket_names"].values():
+        with pytest.raises(botocore.exceptions.ClientError):
+            s3.head_bucket(Bucket=bucket)
+    ecs = local_stack.client("ecs")
+    task = ecs.describe_task_definition(taskDefinition=o["ecs_task_definition_arn"])["taskDefinition"]
+    assert task["status"] == "INACTIVE"
+    assert local_stack.client("logs").describe_log_groups(logGroupNamePrefix=o["ecs_log_group_name"])["logGroups"] == []

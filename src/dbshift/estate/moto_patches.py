@@ -500,6 +500,49 @@ def patch_s3_bucket_policy_conditions() -> None:
     FakeBucket.get_permission = _mark(get_permission)
 
 
+def patch_glue_connection_delete_update() -> None:
+    """Glue: DeleteConnection and UpdateConnection are missing, and GetConnection omits ConnectionType.
+
+    The AWS provider deletes a connection on destroy and reads ConnectionType back after create (without
+    it every plan shows drift and calls UpdateConnection). AWS keeps ConnectionType as given.
+    """
+    from moto.core.responses import EmptyResult
+    from moto.glue.exceptions import EntityNotFoundException
+    from moto.glue.models import FakeConnection
+    from moto.glue.responses import GlueResponse
+
+    if _is_patched(FakeConnection.as_dict):
+        return
+    as_dict = FakeConnection.as_dict
+
+    def as_dict_with_type(self: Any, hide_password: bool = False) -> dict[str, Any]:
+        return {**as_dict(self, hide_password), "ConnectionType": self.connection_input.get("ConnectionType")}
+
+    def _connection(backend: Any, name: str) -> Any:
+        if name not in backend.connections:
+            raise EntityNotFoundException(f"Connection {name} not found")
+        return backend.connections[name]
+
+    def delete_connection(self: Any) -> Any:
+        conn = _connection(self.glue_backend, self._get_param("ConnectionName"))
+        del self.glue_backend.connections[conn.name]
+        self.glue_backend.tagger.delete_all_tags_for_resource(conn.arn)
+        return EmptyResult()
+
+    def update_connection(self: Any) -> Any:
+        conn = _connection(self.glue_backend, self._get_param("Name"))
+        new = self._get_param("ConnectionInput")
+        conn.connection_input = new
+        conn.description = new.get("Description")
+        conn.connection_properties = new.get("ConnectionProperties", {})
+        conn.updated_time = datetime.now(UTC)
+        return EmptyResult()
+
+    FakeConnection.as_dict = _mark(as_dict_with_type)
+    GlueResponse.delete_connection = delete_connection
+    GlueResponse.update_connection = update_connection
+
+
 _PATCHES: tuple[Callable[[], None], ...] = (
     patch_rds_unique_dbi_resource_id,
     patch_kms_rotation_period,
@@ -511,6 +554,7 @@ _PATCHES: tuple[Callable[[], None], ...] = (
     patch_redshift_cluster_settings_read_back,
     patch_elasticache_replication_group_members,
     patch_s3_bucket_policy_conditions,
+    patch_glue_connection_delete_update,
 )
 
 

@@ -35,3 +35,62 @@ module "fall_forward" {
   tlog_expiration_days               = var.tlog_retention_days
   noncurrent_version_expiration_days = 30
 }
+
+################################################################################
+# Data migration (SQL Server -> Aurora PostgreSQL): configuration, Glue jobs, ECS orchestrator
+################################################################################
+
+module "migration_kms_key" {
+  source = "../../modules/kms_key"
+
+  alias_name         = "${var.name}-migration"
+  description        = "dbshift data migration (${var.name}): parameters, source credentials, data areas"
+  key_administrators = var.key_administrators
+}
+
+# The source login's value is put outside Terraform (see modules/migration_config), so it never
+# lands in the state.
+module "migration_config" {
+  source = "../../modules/migration_config"
+
+  name        = var.name
+  kms_key_arn = module.migration_kms_key.key_arn
+
+  input_partition    = var.migration_input_partition
+  partition_col_date = "measured_at"
+  server_mappings    = var.migration_server_mappings
+  databases          = var.migration_databases
+  categories         = { cell_perf_stats = ["cell_performance_data", "ue_statistics_data"] }
+}
+
+module "glue_migration" {
+  source = "../../modules/glue_migration"
+
+  name        = var.name
+  kms_key_arn = module.migration_kms_key.key_arn
+
+  migration_parameter_name       = module.migration_config.migration_parameter_name
+  server_mappings_parameter_name = module.migration_config.server_mappings_parameter_name
+  source_secret_arn              = module.migration_config.secret_arn
+  target_secret_arn              = var.migration_target_secret_arn
+
+  source_jdbc_url    = "jdbc:sqlserver://${values(var.migration_server_mappings)[0]};databaseName=${var.migration_databases[0]}"
+  subnet_id          = var.migration_subnet_id
+  security_group_ids = var.migration_security_group_ids
+  availability_zone  = var.migration_availability_zone
+}
+
+module "ecs_orchestrator" {
+  source = "../../modules/ecs_orchestrator"
+
+  name  = var.name
+  image = var.orchestrator_image
+
+  migration_parameter_name       = module.migration_config.migration_parameter_name
+  server_mappings_parameter_name = module.migration_config.server_mappings_parameter_name
+  source_secret_arn              = module.migration_config.secret_arn
+  secrets                        = var.migration_target_secret_arn == null ? {} : { DBSHIFT_TARGET_CREDENTIALS = var.migration_target_secret_arn }
+  kms_key_arns                   = [module.migration_kms_key.key_arn]
+  s3_areas                       = [module.glue_migration.raw_area, module.glue_migration.transformed_area, module.glue_migration.stats_area]
+  glue_job_arns                  = values(module.glue_migration.job_arns)
+}

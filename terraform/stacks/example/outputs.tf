@@ -42,3 +42,23 @@ output "option_group_name" {
   description = "Option group to attach to the RDS SQL Server instance."
   value       = module.fall_forward.option_group_name
 }
+
+output "migration_parameter_name" {
+  description = "SSM migration parameter (MIGRATION_PARAMETER)."
+  value       = module.migration_config.migration_parameter_name
+}
+
+output "migration_secret_arn" {
+  description = "Secret to put the source login into (aws secretsmanager put-secret-value)."
+  value       = module.migration_config.secret_arn
+}
+
+output "glue_job_names" {
+  description = "Glue jobs of the data migration by stage."
+  value       = module.glue_migration.job_names
+}
+
+output "ecs_task_definition_arn" {
+  description = "Task definition of the data migration's orchestrator."
+  value       = module.ecs_orchestrator.task_definition_arn
+}

@@ -99,3 +99,58 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+################################################################################
+# Data migration
+################################################################################
+
+variable "migration_server_mappings" {
+  description = "Source SQL Servers of the data migration by name, `host:port` each."
+  type        = map(string)
+  default = {
+    src1 = "sql1.example.internal:1433"
+    src2 = "sql2.example.internal:1433"
+  }
+}
+
+variable "migration_databases" {
+  description = "Databases to migrate on every source server."
+  type        = list(string)
+  default     = ["NetPerf01", "NetPerf02"]
+}
+
+variable "migration_input_partition" {
+  description = "The partition (days) the migration parameter names."
+  type        = string
+  default     = "2024-01-01"
+}
+
+variable "migration_target_secret_arn" {
+  description = "ARN of the secret with the target Aurora PostgreSQL connection (checkpoints and import); null leaves it out."
+  type        = string
+  default     = null
+}
+
+variable "migration_subnet_id" {
+  description = "Private subnet the Glue jobs run in; it must route to the source servers and to Aurora."
+  type        = string
+  default     = "subnet-0123456789abcdef0"
+}
+
+variable "migration_security_group_ids" {
+  description = "Security groups of the Glue jobs' network interfaces (one must allow all TCP from itself)."
+  type        = list(string)
+  default     = ["sg-0123456789abcdef0"]
+}
+
+variable "migration_availability_zone" {
+  description = "Availability zone of migration_subnet_id."
+  type        = string
+  default     = "eu-west-1a"
+}
+
+variable "orchestrator_image" {
+  description = "Image of the orchestrator task (docker/orchestrator/Dockerfile pushed to ECR), tagged, not :latest."
+  type        = string
+  default     = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/dbshift-orchestrator:0.1.0"
+}

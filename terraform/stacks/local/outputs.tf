@@ -62,3 +62,91 @@ output "option_group_name" {
   description = "Option group to attach to the emulated RDS SQL Server instance."
   value       = module.fall_forward.option_group_name
 }
+
+################################################################################
+# Data migration
+################################################################################
+
+output "migration_parameter_name" {
+  description = "Name of the SSM migration parameter."
+  value       = module.migration_config.migration_parameter_name
+}
+
+output "server_mappings_parameter_name" {
+  description = "Name of the SSM server mappings parameter."
+  value       = module.migration_config.server_mappings_parameter_name
+}
+
+output "migration_secret_arn" {
+  description = "ARN of the secret with the source login."
+  value       = module.migration_config.secret_arn
+}
+
+output "migration_kms_key_arn" {
+  description = "ARN of the migration's KMS key (parameters, secret, buckets)."
+  value       = module.migration_kms_key.key_arn
+}
+
+output "glue_job_names" {
+  description = "Names of the Glue jobs by stage."
+  value       = module.glue_migration.job_names
+}
+
+output "glue_connection_name" {
+  description = "Name of the Glue JDBC connection to the source."
+  value       = module.glue_migration.connection_name
+}
+
+output "glue_role_arn" {
+  description = "ARN of the Glue jobs' role."
+  value       = module.glue_migration.iam_role_arn
+}
+
+output "glue_script_locations" {
+  description = "s3:// URLs of the uploaded job scripts by stage."
+  value       = module.glue_migration.script_locations
+}
+
+output "migration_areas" {
+  description = "s3:// URLs of the raw, transformed and stats areas."
+  value = {
+    raw         = module.glue_migration.raw_area
+    transformed = module.glue_migration.transformed_area
+    stats       = module.glue_migration.stats_area
+  }
+}
+
+output "migration_bucket_names" {
+  description = "Names of the raw, transformed and stats buckets and their log bucket."
+  value = {
+    raw         = module.glue_migration.raw_bucket_name
+    transformed = module.glue_migration.transformed_bucket_name
+    stats       = module.glue_migration.stats_bucket_name
+    logs        = module.glue_migration.log_bucket_name
+  }
+}
+
+output "ecs_cluster_arn" {
+  description = "ARN of the orchestrator's ECS cluster."
+  value       = module.ecs_orchestrator.cluster_arn
+}
+
+output "ecs_task_definition_arn" {
+  description = "ARN of the orchestrator's task definition."
+  value       = module.ecs_orchestrator.task_definition_arn
+}
+
+output "ecs_log_group_name" {
+  description = "Name of the orchestrator's log group."
+  value       = module.ecs_orchestrator.log_group_name
+}
+
+output "ecs_task_role_arn" {
+  description = "ARN of the orchestrator's task role."
+  value       = module.ecs_orchestrator.task_role_arn
+}
+
+output "ecs_execution_role_arn" {
+  description = "ARN of the orchestrator's execution role."
+  value       = module.ecs_orchestrator.execution_role_arn
+}

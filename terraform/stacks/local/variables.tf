@@ -79,3 +79,65 @@ variable "major_engine_version" {
     error_message = "major_engine_version must be one of \"13.00\", \"14.00\", \"15.00\", \"16.00\"."
   }
 }
+
+################################################################################
+# Data migration
+################################################################################
+
+variable "migration_server_mappings" {
+  description = "The emulated source SQL Servers by name, `host:port` each (the estate's TDS endpoints)."
+  type        = map(string)
+  default = {
+    src1 = "127.0.0.1:14331"
+    src2 = "127.0.0.1:14332"
+  }
+}
+
+variable "migration_databases" {
+  description = "Databases to migrate on every source server."
+  type        = list(string)
+  default     = ["NetPerf01", "NetPerf02"]
+}
+
+variable "migration_input_partition" {
+  description = "The partition (days) the migration parameter names."
+  type        = string
+  default     = "2024-01-01"
+}
+
+variable "migration_source_filters" {
+  description = "T-SQL filters by source table (source_filter_<table> keys of the migration parameter)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "migration_source_username" {
+  description = "Login of the emulated sources, written into the secret when given with the password."
+  type        = string
+  default     = null
+}
+
+variable "migration_source_password" {
+  description = "Password of migration_source_username (sensitive; the emulated estate's, never a real one)."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "glue_scripts_dir" {
+  description = "Directory of the Glue job scripts to upload. Null: the repository's src/dbshift/datamove/glue."
+  type        = string
+  default     = null
+}
+
+variable "orchestrator_image" {
+  description = "Image of the orchestrator task (nothing pulls it in the emulated estate)."
+  type        = string
+  default     = "dbshift-orchestrator:local"
+}
+
+variable "glue_create_connection" {
+  description = "Create the Glue JDBC connection (the emulated AWS has glue DeleteConnection/UpdateConnection through dbshift's moto patch)."
+  type        = bool
+  default     = true
+}
