@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 import psycopg
-import yaml
 
 TARGET_IMPORT_VS_COPY = 0.8
 TARGET_E2E_VS_COPY = 0.5
@@ -38,35 +37,6 @@ TABLE_COLUMNS = (
     "throughput_mbps double precision, latency_ms double precision, dropped_calls integer, active_ues integer, "
     "avg_cqi double precision, handover_failures integer"
 )
-
-
-def _config(info, work: Path, days: int) -> Path:
-    last = f"2026-11-{days:02d}"
-    body = {
-        "migration": {
-            "job_mode": "fresh",
-            "log_level": "INFO",
-            "input_partition": f"2026-11-01..{last}",
-            "partition_col_date": "measured_at",
-        },
-        "server_mappings": {
-            "server_mappings": {"src1": info.tds_endpoints["src1"], "src2": info.tds_endpoints["src2"]},
-            "databases": ["NetPerf01", "NetPerf02"],
-            "categories": {"cell_perf_stats": ["cell_performance_data", "ue_statistics_data"]},
-        },
-        "runtime": {
-            "raw_area": str(work / "raw"),
-            "transformed_area": str(work / "transformed"),
-            "target_dsn_env": "DBSHIFT_TARGET_DSN",
-            "source_user": info.source_login,
-            "source_password_env": "DBSHIFT_SOURCE_PASSWORD",
-            "parallelism": 2,
-            "splits_per_day": 2,
-        },
-    }
-    path = work / "migration.yml"
-    path.write_text(yaml.safe_dump(body, sort_keys=False))
-    return path
 
 
 def _psql() -> str:
@@ -133,6 +103,7 @@ def main() -> int:
     from dbshift.datamove.config import load_from_yaml
     from dbshift.datamove.runner import Migration
     from dbshift.estate.manager import Estate
+    from dbshift.estate.migration import estate_migration_env, write_estate_migration_config
     from dbshift.estate.seed import seed_sources
 
     work = Path(tempfile.mkdtemp(prefix="dbshift-bench-migrate-"))
@@ -144,9 +115,9 @@ def main() -> int:
         t = time.perf_counter()
         seed_sources(info, rows_per_table=per_table, days=args.days)
         print(f"seeded {per_table:,} rows per table per database in {time.perf_counter() - t:.1f}s")
-        os.environ["DBSHIFT_TARGET_DSN"] = info.postgres_dsn
-        os.environ["DBSHIFT_SOURCE_PASSWORD"] = info.source_password
-        config = load_from_yaml(_config(info, work, args.days))
+        os.environ.update(estate_migration_env(info))
+        last = f"2026-11-{args.days:02d}"
+        config = load_from_yaml(write_estate_migration_config(work / "migration.yml", info, last_day=last))
 
         start = time.perf_counter()
         report = Migration(config, progress=sys.stderr, report_dir=work).run()

@@ -80,6 +80,8 @@ def ff_aws(estate) -> dict[str, str]:
 @pytest.fixture()
 def migration_env(estate, monkeypatch) -> dict[str, str]:
     """The environment variables the migration config names: target DSN and source password."""
-    monkeypatch.setenv("DBSHIFT_TARGET_DSN", estate.postgres_dsn)
-    monkeypatch.setenv("DBSHIFT_SOURCE_PASSWORD", estate.source_password)
+    from dbshift.estate.migration import estate_migration_env
+
+    for name, value in estate_migration_env(estate).items():
+        monkeypatch.setenv(name, value)
     return {**os.environ}

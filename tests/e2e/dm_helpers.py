@@ -6,44 +6,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
-import yaml
 
 from dbshift.datamove import checksum
 from dbshift.datamove.model import CELL_PERF_STATS
+from dbshift.estate.migration import DATABASES, write_estate_migration_config
 from dbshift.tsql.tds import connect_tds
 
 DAYS = ("2026-11-01", "2026-11-02")
-DATABASES = ["NetPerf01", "NetPerf02"]
 
 
 def write_config(estate, tmp: Path, job_mode: str = "fresh", **runtime) -> Path:
-    body = {
-        "migration": {
-            "job_mode": job_mode,
-            "log_level": "INFO",
-            "input_partition": f"{DAYS[0]}..{DAYS[1]}",
-            "partition_col_date": "measured_at",
-            "source_filter_cell_performance_data": "cell_id >= 0",
-        },
-        "server_mappings": {
-            "server_mappings": {"src1": estate.tds_endpoints["src1"], "src2": estate.tds_endpoints["src2"]},
-            "databases": DATABASES,
-            "categories": {"cell_perf_stats": ["cell_performance_data", "ue_statistics_data"]},
-        },
-        "runtime": {
-            "raw_area": str(tmp / "raw"),
-            "transformed_area": str(tmp / "transformed"),
-            "target_dsn_env": "DBSHIFT_TARGET_DSN",
-            "source_user": estate.source_login,
-            "source_password_env": "DBSHIFT_SOURCE_PASSWORD",
-            "parallelism": 2,
-            "splits_per_day": 2,
-            **runtime,
-        },
-    }
-    path = tmp / "migration.yml"
-    path.write_text(yaml.safe_dump(body, sort_keys=False))
-    return path
+    return write_estate_migration_config(
+        tmp / "migration.yml",
+        estate,
+        first_day=DAYS[0],
+        last_day=DAYS[1],
+        job_mode=job_mode,
+        filters={"cell_performance_data": "cell_id >= 0"},
+        **runtime,
+    )
 
 
 def source_expected(estate) -> tuple[int, str]:

@@ -20,6 +20,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from dbshift.aws.clients import AwsConfig, client
@@ -82,6 +83,30 @@ def load_job_config(args: Mapping[str, str | None], aws: AwsConfig | None) -> cf
 
 def aws_from_args(args: Mapping[str, str | None]) -> AwsConfig:
     return AwsConfig(endpoint_url=args.get("AWS_ENDPOINT_URL") or None)
+
+
+@dataclass
+class JobStart:
+    """What every job reads first: its arguments, the configuration, the source login and the target DSN."""
+
+    args: dict[str, str | None]
+    aws: AwsConfig
+    config: cfg.MigrationConfig
+    login: cfg.SourceCredentials
+    dsn: str  # holds a password: never logged
+    categories: list[str]  # --CATEGORY, or every configured one
+
+
+def start_job(
+    argv: Sequence[str], required: Sequence[str] = COMMON_ARGS, optional: Sequence[str] = OPTIONAL_ARGS
+) -> JobStart:
+    args = job_args(argv, required, optional)
+    aws = aws_from_args(args)
+    config = load_job_config(args, aws)
+    names = [str(args["CATEGORY"])] if args.get("CATEGORY") else list(config.categories)
+    return JobStart(
+        args, aws, config, config.runtime.source_credentials(aws), config.runtime.target_dsn.reveal(), names
+    )
 
 
 def spark_session(app_name: str) -> Any:

@@ -44,25 +44,14 @@ def main(argv: Sequence[str]) -> int:
     import psycopg
 
     from dbshift.datamove import finish
-    from dbshift.datamove.glue import (
-        COMMON_ARGS,
-        OPTIONAL_ARGS,
-        aws_from_args,
-        job_args,
-        load_job_config,
-        prepare_category,
-    )
+    from dbshift.datamove.glue import COMMON_ARGS, OPTIONAL_ARGS, prepare_category, start_job
 
-    args = job_args(argv, COMMON_ARGS, (*OPTIONAL_ARGS, "FINISH"))
+    job = start_job(argv, COMMON_ARGS, (*OPTIONAL_ARGS, "FINISH"))
+    args, aws, config, login, dsn = job.args, job.aws, job.config, job.login, job.dsn
     finish_after = str(args.get("FINISH") or "false").lower()
     if finish_after not in ("true", "false"):
         raise DbshiftError(f"--FINISH {args.get('FINISH')!r}: use true or false")
-    aws = aws_from_args(args)
-    config = load_job_config(args, aws)
-    login = config.runtime.source_credentials(aws)
-    dsn = config.runtime.target_dsn.reveal()
-    names = [str(args["CATEGORY"])] if args.get("CATEGORY") else list(config.categories)
-    for name in names:
+    for name in job.categories:
         with psycopg.connect(dsn) as conn:
             category, chunks = prepare_category(conn, config, name, login, "import")
             transformed = checkpoints.done_map(conn, category.name, "transform")

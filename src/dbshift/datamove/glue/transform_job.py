@@ -139,16 +139,12 @@ def main(argv: Sequence[str]) -> int:
     import psycopg
 
     from dbshift.datamove import checkpoints, transform
-    from dbshift.datamove.glue import aws_from_args, job_args, load_job_config, prepare_category, spark_session
+    from dbshift.datamove.glue import prepare_category, spark_session, start_job
 
-    args = job_args(argv)
-    aws = aws_from_args(args)
-    config = load_job_config(args, aws)
-    login = config.runtime.source_credentials(aws)
+    job = start_job(argv)
+    aws, config, login, dsn = job.aws, job.config, job.login, job.dsn
     spark = spark_session("dbshift-transform")
-    names = [args["CATEGORY"]] if args.get("CATEGORY") else list(config.categories)
-    dsn = config.runtime.target_dsn.reveal()
-    for name in names:
+    for name in job.categories:
         with psycopg.connect(dsn) as conn:
             category, chunks = prepare_category(conn, config, str(name), login, "transform")
             done = checkpoints.done_map(conn, category.name, "transform")
