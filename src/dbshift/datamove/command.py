@@ -2,7 +2,7 @@
 
 Configuration from a local YAML file (--config) or SSM Parameter Store (--ssm-parameter, or the
 MIGRATION_PARAMETER / SERVER_MAPPINGS_PARAMETER environment variables the ECS task definition sets).
-Exit codes: 0 done (validation clean when it ran), 4 validation found differences, 1 error.
+Exit codes: 0 done (validation clean when it ran), 4 validation found differences, 2 error (one line on stderr).
 """
 
 from __future__ import annotations
