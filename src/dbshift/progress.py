@@ -1,4 +1,4 @@
-"""Progress of long work on a text stream: done/total units, rows, MB, rate and ETA.
+"""Progress of long work on a text stream: done/total units (chunks, files), rows, MB, rate and ETA.
 
 Redrawn in place on a terminal, a line every few seconds otherwise (CI logs, AWX job output).
 Thread-safe: parallel workers report into one bar.
@@ -13,10 +13,17 @@ from typing import TextIO
 
 class Progress:
     def __init__(
-        self, stream: TextIO | None, label: str, units: int, unit_name: str = "chunks", total_rows: int | None = None
+        self,
+        stream: TextIO | None,
+        label: str,
+        units: int,
+        unit_name: str = "chunks",
+        total_rows: int | None = None,
+        total_bytes: int | None = None,
     ) -> None:
         self.stream, self.label = stream, label
-        self.units, self.unit_name, self.total_rows = units, unit_name, total_rows
+        self.units, self.unit_name = units, unit_name
+        self.total_rows, self.total_bytes = total_rows, total_bytes
         self.done_units = self.rows = self.bytes = 0
         self.start = self._last = time.monotonic()
         self._tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
@@ -36,17 +43,26 @@ class Progress:
             self.bytes += nbytes
             self._maybe_draw()
 
+    def _rate(self, elapsed: float) -> str:
+        """Rows per second where rows are counted (tables), else MB per second (files)."""
+        if self.rows:
+            return f"{self.rows / elapsed:,.0f} rows/s"
+        return f"{self.bytes / 1e6 / elapsed:.1f} MB/s"
+
     def line(self) -> str:
         elapsed = max(time.monotonic() - self.start, 1e-6)
-        rate = self.rows / elapsed
-        if self.total_rows:
-            left = max(self.total_rows - self.rows, 0) / rate if rate > 0 else 0.0
-        else:  # no row total known: estimate from the units done so far
+        if self.total_rows and self.rows:
+            left = max(self.total_rows - self.rows, 0) * elapsed / self.rows
+        elif self.total_bytes and self.bytes:
+            left = max(self.total_bytes - self.bytes, 0) * elapsed / self.bytes
+        else:  # no total known: estimate from the units done so far
             per_unit = elapsed / self.done_units if self.done_units else 0.0
             left = per_unit * (self.units - self.done_units)
+        rows = f", {self.rows:,} rows" if self.rows else ""
+        total = f"/{self.total_bytes / 1e6:.1f}" if self.total_bytes else ""
         return (
-            f"{self.label}: {self.done_units}/{self.units} {self.unit_name}, {self.rows:,} rows, "
-            f"{self.bytes / 1e6:.1f} MB, {rate:,.0f} rows/s, ETA {left:.0f}s"
+            f"{self.label}: {self.done_units}/{self.units} {self.unit_name}{rows}, {self.bytes / 1e6:.1f}{total} MB, "
+            f"{self._rate(elapsed)}, ETA {left:.0f}s"
         )
 
     def _maybe_draw(self) -> None:
@@ -57,15 +73,16 @@ class Progress:
         self.stream.write(("\r" + self.line()) if self._tty else self.line() + "\n")
         self.stream.flush()
 
-    def close(self, note: str = "") -> float:
-        """Print the closing line; returns the elapsed seconds."""
+    def close(self, summary: str | None = None, note: str = "") -> float:
+        """Print the closing line (`summary` replaces "done/total units, rows"); returns the elapsed seconds."""
         elapsed = time.monotonic() - self.start
         if self.stream is not None:
             end = "\r" if self._tty else ""
-            rate = self.rows / elapsed if elapsed > 0 else 0.0
+            rows = f", {self.rows:,} rows" if self.rows else ""
+            head = summary or f"{self.done_units}/{self.units} {self.unit_name}{rows}"
             self.stream.write(
-                f"{end}{self.label}: {self.done_units}/{self.units} {self.unit_name}, {self.rows:,} rows, "
-                f"{self.bytes / 1e6:.1f} MB in {elapsed:.1f}s ({rate:,.0f} rows/s){note}\n"
+                f"{end}{self.label}: {head}, {self.bytes / 1e6:.1f} MB in {elapsed:.1f}s "
+                f"({self._rate(max(elapsed, 1e-6))}){note}\n"
             )
             self.stream.flush()
         return elapsed

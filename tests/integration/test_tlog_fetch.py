@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
+import threading
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -251,3 +254,89 @@ def test_s3_get_plain_and_v2_envelope(aws: AwsConfig, bucket: str, kms_arn: str,
     with pytest.raises(DbshiftError, match="no such object"):
         get_object(f"s3://{bucket}/backups/None.bak", tmp_path, aws)
     assert listing(tmp_path / "d") == ["Sales.bak"]
+
+
+class FaultyProxy:
+    """A TCP proxy in front of the moto server. The answer to the request whose request line contains
+    `marker` is damaged on the way: cut after `cut_after` body bytes (the connection dropped), or
+    with the body byte at `flip_at` inverted. moto closes every connection after one answer, so
+    the whole answer is held and then passed on, damaged."""
+
+    def __init__(self, upstream: str, marker: bytes, cut_after: int | None = None, flip_at: int | None = None) -> None:
+        parts = urlsplit(upstream)
+        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self.marker, self.cut_after, self.flip_at = marker, cut_after, flip_at
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            up = socket.create_connection(self.upstream)
+            marked = threading.Event()
+            threading.Thread(target=self._requests, args=(conn, up, marked), daemon=True).start()
+            threading.Thread(target=self._answers, args=(up, conn, marked), daemon=True).start()
+
+    def _requests(self, conn: socket.socket, up: socket.socket, marked: threading.Event) -> None:
+        while data := _recv(conn):
+            if self.marker in data.split(b"\r\n", 1)[0]:
+                marked.set()
+            up.sendall(data)
+
+    def _answers(self, up: socket.socket, conn: socket.socket, marked: threading.Event) -> None:
+        held = bytearray()
+        try:
+            while data := _recv(up):
+                if marked.is_set():
+                    held += data
+                else:
+                    conn.sendall(data)
+            if held:
+                body = held.index(b"\r\n\r\n") + 4
+                if self.flip_at is not None:
+                    held[body + self.flip_at] ^= 0xFF
+                conn.sendall(held if self.cut_after is None else held[: body + self.cut_after])
+            # shutdown, not just close: the request thread still blocks in recv on this socket
+            conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # the client went away first (a fetch stops its other downloads when one fails)
+        finally:
+            conn.close()
+            up.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _recv(sock: socket.socket) -> bytes:
+    try:
+        return sock.recv(1 << 16)
+    except OSError:
+        return b""
+
+
+@pytest.mark.parametrize(
+    ("kms", "damage", "pattern"),
+    [
+        # A plain copy has no length metadata and no padding: only Content-Length and the S3 checksum notice.
+        (False, {"cut_after": 1_500_016}, "truncated download.*1500016 of 3000000"),
+        (True, {"cut_after": 1_500_016}, "truncated download.*1500016 of 3000016"),
+        (False, {"flip_at": 2_000_000}, "do not match the object's S3 checksum"),
+    ],
+    ids=["plain_cut", "encrypted_cut", "plain_byte_flipped"],
+)
+def test_damaged_download_fails_with_no_partial_output(
+    aws: AwsConfig, bucket: str, kms_arn: str, tmp_path: Path, kms: bool, damage: dict[str, int], pattern: str
+) -> None:
+    w = RdsWriter(aws, bucket, kms_arn if kms else None)
+    for seq in (1, 2, 3):
+        w.put(seq, blob(seq, 3_000_000), x_amz_unencrypted_content_length=None)
+    proxy = FaultyProxy(str(aws.endpoint_url), w.key(2).rsplit("/", 1)[-1].encode(), **damage)
+    try:
+        _assert_fails_cleanly(w, tmp_path, AwsConfig(endpoint_url=proxy.url), pattern, 2)
+    finally:
+        proxy.close()

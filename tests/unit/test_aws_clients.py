@@ -34,3 +34,19 @@ def test_region_override_builds_a_client_for_another_region(aws_endpoint_url: st
     cfg = AwsConfig(region="us-east-1", endpoint_url=aws_endpoint_url)
     assert client("rds", cfg, region="eu-west-1").meta.region_name == "eu-west-1"
     assert client("rds", cfg).meta.region_name == "us-east-1"
+
+
+def test_clients_made_at_once_from_threads_all_work_and_share_one_loader(aws_endpoint_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dbshift.aws.clients import _shared_loader
+
+    cfg = AwsConfig(region="us-east-1", endpoint_url=aws_endpoint_url)
+    with ThreadPoolExecutor(8) as pool:
+        clients = list(pool.map(lambda i: client(("s3", "kms", "sts")[i % 3], cfg), range(24)))
+    assert {c.meta.service_model.service_name for c in clients} == {"s3", "kms", "sts"}
+    assert clients[0].list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert clients[1].list_keys()["ResponseMetadata"]["HTTPStatusCode"] == 200
+    # every boto3 Session appends its data directory to the loader: the shared one must not grow with them
+    paths = _shared_loader(None).search_paths
+    assert len(paths) == len(set(paths))

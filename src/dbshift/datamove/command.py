@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--server-mappings-parameter",
         help="SSM parameter holding server_mappings/databases/categories (env SERVER_MAPPINGS_PARAMETER; "
-        "default: the migration parameter's path with its last segment replaced by server_mappings)",
+        "default: the migration parameter's path ending in server-mappings, as Terraform names it)",
     )
     p.add_argument(
         "--stage",
@@ -55,7 +55,7 @@ def load_config(args: argparse.Namespace):
         raise DbshiftError("no configuration: give --config FILE or --ssm-parameter NAME (or set MIGRATION_PARAMETER)")
     mappings = args.server_mappings_parameter or os.environ.get("SERVER_MAPPINGS_PARAMETER")
     if not mappings:
-        mappings = name.rsplit("/", 1)[0] + "/server_mappings" if "/" in name else "server_mappings"
+        mappings = name.rsplit("/", 1)[0] + "/server-mappings" if "/" in name else "server-mappings"
     aws = AwsConfig()  # region, endpoint and credentials from the environment (the task role on ECS)
     return cfg.load_from_ssm(name, mappings, aws), aws
 

@@ -270,7 +270,7 @@ class Migration:
                 f.result()
         stat.chunks_done, stat.rows, stat.bytes = bar.done_units, bar.rows, bar.bytes
         stat.seconds = time.monotonic() - start
-        bar.close(f", {stat.chunks_skipped} already done" if stat.chunks_skipped else "")
+        bar.close(note=f", {stat.chunks_skipped} already done" if stat.chunks_skipped else "")
         return stat
 
     def _stage_export(self, category: Category, chunks: list[Chunk], report: CategoryReport) -> StageStat:

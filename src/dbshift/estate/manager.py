@@ -365,6 +365,10 @@ def write_ansible_vars(info: EstateInfo, path: Path, secrets_dir: Path) -> None:
         f"dbshift_rds_dbi_resource_id: {json.dumps(info.rds_dbi_resource_id)}",
         f"dbshift_ec2_server: {json.dumps(info.ec2_server)}",
         f"dbshift_postgres_dsn_file: {json.dumps(str(secrets_dir / 'postgres_dsn'))}",
+        "# TDS listeners of the SQL Server emulator instances (rds, ec2 and the data migration sources src1, src2).",
+        f"dbshift_tds_endpoints: {json.dumps(info.tds_endpoints, sort_keys=True)}",
+        f"dbshift_source_login: {json.dumps(info.source_login)}",
+        f"dbshift_source_password: {lookup('source_password')}",
     ]
     dsn_file = secrets_dir / "postgres_dsn"
     _write_atomic(dsn_file, info.postgres_dsn + "\n", mode=0o600)

@@ -176,7 +176,7 @@ class Decryptor:
                 raise EnvelopeError(f"{env.name}: no 256-bit data key for an encrypted object")
             self._dec = Cipher(algorithms.AES(data_key), modes.CBC(env.iv)).decryptor()
 
-    def update(self, chunk: bytes) -> bytes | memoryview:
+    def update(self, chunk: bytes | memoryview) -> bytes | memoryview:
         self.cipher_bytes += len(chunk)
         if self._dec is None:
             self.plain_bytes += len(chunk)

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any, TextIO
 from dbshift.aws.clients import AwsConfig
 from dbshift.errors import DbshiftError
 from dbshift.fallforward.s3_get import FetchCancelled, S3Url, StreamedObject, stream_object
+from dbshift.progress import Progress
 
 # <db_id>.<family_guid>.<rds_backup_seq_id>.<backup_file_epoch>
 _TLOG_NAME = re.compile(r"^(?P<db>\d+)\.(?P<guid>[0-9A-Za-z-]+)\.(?P<seq>\d+)\.(?P<epoch>\d+)$")
@@ -80,15 +80,18 @@ def list_tlogs(s3: Any, url: S3Url, page_size: int = 1000) -> list[TlogObject]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     found: list[TlogObject] = []
+    # ContinuationToken by hand rather than get_paginator: the paginator model costs start-up time.
+    request: dict[str, Any] = {"Bucket": url.bucket, "Prefix": url.key, "MaxKeys": page_size}
     try:
-        pages = s3.get_paginator("list_objects_v2").paginate(
-            Bucket=url.bucket, Prefix=url.key, PaginationConfig={"PageSize": page_size}
-        )
-        for page in pages:
+        while True:
+            page = s3.list_objects_v2(**request)
             for obj in page.get("Contents", []):
                 seq = parse_seq(obj["Key"])
                 if seq is not None:
                     found.append(TlogObject(obj["Key"], seq, int(obj["Size"]), str(obj.get("ETag", ""))))
+            if not page.get("IsTruncated"):
+                break
+            request["ContinuationToken"] = page["NextContinuationToken"]
     except ClientError as exc:
         err = exc.response.get("Error", {})
         raise DbshiftError(
@@ -156,61 +159,6 @@ def _write_sidecar(obj: TlogObject, tmp_out: Path, out: Path) -> None:
     os.replace(tmp, sidecar)
 
 
-# --- progress ------------------------------------------------------------------------------------
-
-
-class Progress:
-    """Files, MB, MB/s and ETA on a text stream (stderr): redrawn in place on a terminal, a line
-    every few seconds otherwise. Thread-safe."""
-
-    def __init__(self, stream: TextIO | None, files: int, total_bytes: int) -> None:
-        self.stream = stream
-        self.files, self.total = files, total_bytes
-        self.done_files = self.done_bytes = 0
-        self.start = self._last = time.monotonic()
-        self._tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
-        self._every = 0.5 if self._tty else 5.0
-        self._lock = threading.Lock()
-
-    def add_bytes(self, n: int) -> None:
-        with self._lock:
-            self.done_bytes += n
-            self._maybe_draw()
-
-    def file_done(self) -> None:
-        with self._lock:
-            self.done_files += 1
-            self._maybe_draw()
-
-    def _line(self) -> str:
-        elapsed = max(time.monotonic() - self.start, 1e-6)
-        rate = self.done_bytes / elapsed
-        eta = (self.total - self.done_bytes) / rate if rate > 0 else 0.0
-        return (
-            f"tlog fetch: {self.done_files}/{self.files} files, {self.done_bytes / 1e6:.1f}/{self.total / 1e6:.1f} MB, "
-            f"{rate / 1e6:.1f} MB/s, ETA {eta:.0f}s"
-        )
-
-    def _maybe_draw(self) -> None:
-        now = time.monotonic()
-        if self.stream is None or now - self._last < self._every:
-            return
-        self._last = now
-        self.stream.write(("\r" + self._line()) if self._tty else self._line() + "\n")
-        self.stream.flush()
-
-    def close(self, skipped: int) -> None:
-        if self.stream is None:
-            return
-        elapsed = time.monotonic() - self.start
-        end = "\r" if self._tty else ""
-        self.stream.write(
-            f"{end}tlog fetch: {self.done_files} fetched, {skipped} already present, "
-            f"{self.done_bytes / 1e6:.1f} MB in {elapsed:.1f}s\n"
-        )
-        self.stream.flush()
-
-
 # --- the fetch -----------------------------------------------------------------------------------
 
 
@@ -234,6 +182,10 @@ def fetch_tlogs(
         raise DbshiftError(f"--parallel {parallel} is out of range: use 1..{MAX_PARALLEL}")
     url = S3Url.parse(s3_url)
     s3 = client("s3", aws)
+    # Built while the listing is in flight: a short command's start-up is time the user waits for.
+    kms_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tlog-kms-client")
+    kms_client = kms_pool.submit(client, "kms", aws)
+    kms_pool.shutdown(wait=False)
     chosen = select_range(list_tlogs(s3, url, page_size), url, start_seq, end_seq)
     if on_listed is not None:
         on_listed(chosen)
@@ -252,16 +204,11 @@ def fetch_tlogs(
         else:
             todo.append(obj)
 
-    bar = Progress(progress, len(todo), sum(o.size for o in todo))
+    bar = Progress(progress, "tlog fetch", len(todo), "files", total_bytes=sum(o.size for o in todo))
     if todo:
-        kms_client: list[Any] = []
-        kms_lock = threading.Lock()
 
-        def kms() -> Any:  # one shared client, made only when an object is encrypted
-            with kms_lock:
-                if not kms_client:
-                    kms_client.append(client("kms", aws))
-                return kms_client[0]
+        def kms() -> Any:  # one shared client; only encrypted objects ask for it
+            return kms_client.result()
 
         cancel = threading.Event()
 
@@ -277,11 +224,11 @@ def fetch_tlogs(
                 out,
                 etag=obj.etag or None,
                 kms_key_id=kms_key_id,
-                on_bytes=bar.add_bytes,
+                on_bytes=lambda n: bar.add(nbytes=n),
                 cancel=cancel,
                 before_rename=lambda tmp, _r: _write_sidecar(obj, tmp, out),
             )
-            bar.file_done()
+            bar.unit_done()
             return got
 
         with ThreadPoolExecutor(max_workers=min(parallel, len(todo)), thread_name_prefix="tlog-fetch") as pool:
@@ -299,5 +246,5 @@ def fetch_tlogs(
             for f, obj in futures.items():
                 got = f.result()
                 results[obj.seq] = FetchedLog(obj.key, obj.seq, got.path, got.size, False)
-    bar.close(skipped=len(chosen) - len(todo))
+    bar.close(f"{bar.done_units} fetched, {len(chosen) - len(todo)} already present")
     return [results[o.seq] for o in chosen]

@@ -25,7 +25,7 @@ locals {
   create_cluster  = var.create && var.create_cluster
   cluster_arn     = local.create_cluster ? try(aws_ecs_cluster.this[0].arn, null) : var.cluster_arn
   create_logs_key = var.create && var.create_log_kms_key
-  log_kms_key_arn = local.create_logs_key ? try(aws_kms_key.logs[0].arn, null) : var.log_kms_key_arn
+  log_kms_key_arn = local.create_logs_key ? module.logs_kms_key.key_arn : var.log_kms_key_arn
 
   parameter_arns = [
     for name in [var.migration_parameter_name, var.server_mappings_parameter_name] :
@@ -93,36 +93,33 @@ resource "aws_ecs_cluster" "this" {
 # Log group and its key
 ################################################################################
 
-# CloudWatch Logs encrypts with a key only if the key policy lets the logs service use it, which
-# the shared kms_key module's policy does not: a small key of its own, limited to this log group.
-resource "aws_kms_key" "logs" {
-  count = local.create_logs_key ? 1 : 0
+# CloudWatch Logs encrypts with a key only if the key policy lets the logs service use it: a key of
+# its own, whose extra statement limits the service to this log group.
+module "logs_kms_key" {
+  source = "../kms_key"
+
+  create = local.create_logs_key
 
   description             = "dbshift migration ${var.name}: orchestrator logs in CloudWatch Logs"
-  enable_key_rotation     = true
   deletion_window_in_days = var.kms_key_deletion_window_in_days
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "Default"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        Sid       = "CloudWatchLogs"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${local.region}.amazonaws.com" }
-        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-        Resource  = "*"
-        Condition = { ArnEquals = { "kms:EncryptionContext:aws:logs:arn" = local.log_group_arn } }
-      },
-    ]
-  })
+  # No alias (the key never had one); alias_name still names the key in its Name tag.
+  alias_name   = "${var.name}-orchestrator-logs"
+  create_alias = false
 
-  tags = merge(var.tags, { Name = "${var.name}-orchestrator-logs" })
+  key_statements = [{
+    sid        = "CloudWatchLogs"
+    principals = [{ type = "Service", identifiers = ["logs.${local.region}.amazonaws.com"] }]
+    actions    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    conditions = [{ test = "ArnEquals", variable = "kms:EncryptionContext:aws:logs:arn", values = [local.log_group_arn] }]
+  }]
+
+  tags = var.tags
+}
+
+# The key was a resource of this module before kms_key took key_statements.
+moved {
+  from = aws_kms_key.logs
+  to   = module.logs_kms_key.aws_kms_key.this
 }
 
 resource "aws_cloudwatch_log_group" "this" {

@@ -82,7 +82,7 @@ locals {
   create_connection = var.create && var.create_connection
 
   create_logs_key   = var.create && var.create_security_configuration && var.create_cloudwatch_logs_kms_key
-  logs_kms_key_arn  = local.create_logs_key ? try(aws_kms_key.logs[0].arn, null) : var.cloudwatch_logs_kms_key_arn
+  logs_kms_key_arn  = local.create_logs_key ? module.logs_kms_key.key_arn : var.cloudwatch_logs_kms_key_arn
   security_config   = var.create && var.create_security_configuration ? var.name : null
   log_group_pattern = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws-glue/*"
 }
@@ -246,36 +246,33 @@ resource "aws_glue_connection" "source" {
 # Security configuration and its CloudWatch Logs key
 ################################################################################
 
-# CloudWatch Logs encrypts with a key only if the key policy lets the logs service use it, which
-# the shared kms_key module's policy does not: a small key of its own, limited to Glue's groups.
-resource "aws_kms_key" "logs" {
-  count = local.create_logs_key ? 1 : 0
+# CloudWatch Logs encrypts with a key only if the key policy lets the logs service use it: a key of
+# its own, whose extra statement limits the service to Glue's log groups.
+module "logs_kms_key" {
+  source = "../kms_key"
+
+  create = local.create_logs_key
 
   description             = "dbshift migration ${var.name}: Glue job logs in CloudWatch Logs"
-  enable_key_rotation     = true
   deletion_window_in_days = var.kms_key_deletion_window_in_days
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "Default"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        Sid       = "CloudWatchLogs"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${local.region}.amazonaws.com" }
-        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-        Resource  = "*"
-        Condition = { ArnLike = { "kms:EncryptionContext:aws:logs:arn" = local.log_group_pattern } }
-      },
-    ]
-  })
+  # No alias (the key never had one); alias_name still names the key in its Name tag.
+  alias_name   = "${var.name}-glue-logs"
+  create_alias = false
 
-  tags = merge(var.tags, { Name = "${var.name}-glue-logs" })
+  key_statements = [{
+    sid        = "CloudWatchLogs"
+    principals = [{ type = "Service", identifiers = ["logs.${local.region}.amazonaws.com"] }]
+    actions    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    conditions = [{ test = "ArnLike", variable = "kms:EncryptionContext:aws:logs:arn", values = [local.log_group_pattern] }]
+  }]
+
+  tags = var.tags
+}
+
+# The key was a resource of this module before kms_key took key_statements.
+moved {
+  from = aws_kms_key.logs
+  to   = module.logs_kms_key.aws_kms_key.this
 }
 
 resource "aws_glue_security_configuration" "this" {

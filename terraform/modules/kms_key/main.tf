@@ -39,6 +39,30 @@ locals {
 
   decrypt_actions = ["kms:Decrypt", "kms:DescribeKey"]
 
+  # key_statements written the way aws_iam_policy_document writes them: a single value as a string,
+  # several as a list, Condition only when there is one. jsondecode(... ? jsonencode(a) : jsonencode(b))
+  # because a conditional cannot return a string on one side and a list on the other.
+  custom_statements = [
+    for s in var.key_statements : merge(
+      {
+        Sid       = s.sid
+        Effect    = s.effect
+        Principal = { for p in s.principals : p.type => jsondecode(length(p.identifiers) == 1 ? jsonencode(p.identifiers[0]) : jsonencode(p.identifiers)) }
+        Action    = jsondecode(length(s.actions) == 1 ? jsonencode(s.actions[0]) : jsonencode(s.actions))
+        Resource  = jsondecode(length(s.resources) == 1 ? jsonencode(s.resources[0]) : jsonencode(s.resources))
+      },
+      {
+        for key, condition in {
+          Condition = {
+            for test in distinct([for c in s.conditions : c.test]) : test => {
+              for c in s.conditions : c.variable => jsondecode(length(c.values) == 1 ? jsonencode(c.values[0]) : jsonencode(c.values)) if c.test == test
+            }
+          }
+        } : key => condition if length(s.conditions) > 0
+      },
+    )
+  ]
+
   # jsonencode rather than aws_iam_policy_document: the policy stays plain Terraform, so the
   # tftest files can assert on it with a mocked provider.
   policy_statements = concat(
@@ -72,6 +96,7 @@ locals {
       Action    = local.decrypt_actions
       Resource  = "*"
     }] : [],
+    local.custom_statements,
   )
 
   policy = jsonencode({

@@ -116,6 +116,50 @@ variable "key_decrypt_users" {
   }
 }
 
+variable "key_statements" {
+  description = "Further key policy statements, as in terraform-aws-modules/kms (e.g. a service principal such as `logs.<region>.amazonaws.com` limited by a condition). `resources` defaults to `[\"*\"]` (the key itself), `effect` to `Allow`; conditions with the same `test` are merged into one operator block."
+  type = list(object({
+    sid       = string
+    effect    = optional(string, "Allow")
+    actions   = list(string)
+    resources = optional(list(string), ["*"])
+    principals = list(object({
+      type        = string
+      identifiers = list(string)
+    }))
+    conditions = optional(list(object({
+      test     = string
+      variable = string
+      values   = list(string)
+    })), [])
+  }))
+  default = []
+
+  validation {
+    condition = alltrue([for s in var.key_statements : (
+      can(regex("^[A-Za-z0-9]+$", s.sid)) && contains(["Allow", "Deny"], s.effect)
+      && length(s.actions) > 0 && length(s.resources) > 0 && length(s.principals) > 0
+      && alltrue([for p in s.principals : contains(["AWS", "Service", "Federated"], p.type) && length(p.identifiers) > 0])
+      && length(distinct([for p in s.principals : p.type])) == length(s.principals)
+      && alltrue([for c in s.conditions : length(c.values) > 0])
+    )])
+    error_message = "Each key_statements entry needs an alphanumeric sid, effect Allow or Deny, at least one action, resource and principal (type AWS, Service or Federated, each type once, with identifiers), and values for every condition."
+  }
+
+  validation {
+    condition = length(distinct([for s in var.key_statements : s.sid])) == length(var.key_statements) && length(setintersection(
+      [for s in var.key_statements : s.sid], ["Default", "KeyAdministration", "KeyUsage", "KeyDecryptOnly"],
+    )) == 0
+    error_message = "key_statements sids must be unique and not Default, KeyAdministration, KeyUsage or KeyDecryptOnly (the module's own statements)."
+  }
+
+  validation {
+    # One variable under one operator twice would silently keep only the last values.
+    condition     = alltrue([for s in var.key_statements : length(distinct([for c in s.conditions : "${c.test}/${c.variable}"])) == length(s.conditions)])
+    error_message = "A key_statements entry names the same condition test and variable twice: put all values in one condition."
+  }
+}
+
 ################################################################################
 # Tags
 ################################################################################

@@ -75,12 +75,12 @@ run "log_group_encrypted_and_retained" {
   command = plan
 
   assert {
-    condition     = aws_cloudwatch_log_group.this[0].retention_in_days == 365 && aws_cloudwatch_log_group.this[0].kms_key_id == aws_kms_key.logs[0].arn
+    condition     = aws_cloudwatch_log_group.this[0].retention_in_days == 365 && aws_cloudwatch_log_group.this[0].kms_key_id == module.logs_kms_key.key_arn
     error_message = "The log group must keep logs a year and be encrypted with the logs key."
   }
 
   assert {
-    condition = anytrue([for s in jsondecode(aws_kms_key.logs[0].policy).Statement : try(
+    condition = anytrue([for s in jsondecode(module.logs_kms_key.key_policy).Statement : try(
       s.Principal.Service == "logs.eu-west-1.amazonaws.com"
       && s.Condition.ArnEquals["kms:EncryptionContext:aws:logs:arn"] == "arn:aws:logs:eu-west-1:123456789012:log-group:/dbshift/netperf/orchestrator",
       false,
@@ -91,6 +91,56 @@ run "log_group_encrypted_and_retained" {
   assert {
     condition     = one([for s in aws_ecs_cluster.this[0].setting : s.value if s.name == "containerInsights"]) == "enabled"
     error_message = "Container Insights must be on."
+  }
+}
+
+run "logs_key_from_the_shared_module" {
+  command = plan
+
+  # The whole policy, so the move to kms_key (key_statements) is known to keep it as it was.
+  assert {
+    condition = jsondecode(module.logs_kms_key.key_policy).Statement == [
+      {
+        Sid       = "Default"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:aws:iam::123456789012:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudWatchLogs"
+        Effect    = "Allow"
+        Principal = { Service = "logs.eu-west-1.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = { ArnEquals = { "kms:EncryptionContext:aws:logs:arn" = "arn:aws:logs:eu-west-1:123456789012:log-group:/dbshift/netperf/orchestrator" } }
+      },
+    ]
+    error_message = "The logs key policy must be the account root plus CloudWatch Logs for the log group's log groups, nothing else."
+  }
+
+  assert {
+    condition     = module.logs_kms_key.key_rotation_period_in_days == 365 && module.logs_kms_key.alias_name == null
+    error_message = "The logs key must rotate yearly and, as before, have no alias."
+  }
+
+  assert {
+    condition     = output.log_kms_key_arn == module.logs_kms_key.key_arn && module.logs_kms_key.key_arn != null
+    error_message = "The output must be the created logs key's ARN."
+  }
+}
+
+run "given_logs_key_creates_none" {
+  command = plan
+
+  variables {
+    create_log_kms_key = false
+    log_kms_key_arn    = "arn:aws:kms:eu-west-1:210987654321:key/9999aaaa-1111-2222-3333-444455556666"
+  }
+
+  assert {
+    condition     = module.logs_kms_key.key_arn == null && aws_cloudwatch_log_group.this[0].kms_key_id == "arn:aws:kms:eu-west-1:210987654321:key/9999aaaa-1111-2222-3333-444455556666" && output.log_kms_key_arn == var.log_kms_key_arn
+    error_message = "With a given key, no logs key is created and the log group uses the given one."
   }
 }
 

@@ -204,18 +204,68 @@ run "security_configuration_encrypts_everything" {
       one(one(aws_glue_security_configuration.this[0].encryption_configuration).s3_encryption).s3_encryption_mode == "SSE-KMS"
       && one(one(aws_glue_security_configuration.this[0].encryption_configuration).s3_encryption).kms_key_arn == var.kms_key_arn
       && one(one(aws_glue_security_configuration.this[0].encryption_configuration).job_bookmarks_encryption).job_bookmarks_encryption_mode == "CSE-KMS"
-      && one(one(aws_glue_security_configuration.this[0].encryption_configuration).cloudwatch_encryption).kms_key_arn == aws_kms_key.logs[0].arn
+      && one(one(aws_glue_security_configuration.this[0].encryption_configuration).cloudwatch_encryption).kms_key_arn == module.logs_kms_key.key_arn
     )
     error_message = "S3, bookmarks and CloudWatch Logs must be KMS-encrypted."
   }
 
   assert {
-    condition = anytrue([for s in jsondecode(aws_kms_key.logs[0].policy).Statement : try(
+    condition = anytrue([for s in jsondecode(module.logs_kms_key.key_policy).Statement : try(
       s.Principal.Service == "logs.us-east-1.amazonaws.com"
       && s.Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"] == "arn:aws:logs:us-east-1:123456789012:log-group:/aws-glue/*",
       false,
     )])
     error_message = "The logs key must let CloudWatch Logs use it for Glue's log groups only."
+  }
+}
+
+run "logs_key_from_the_shared_module" {
+  command = plan
+
+  # The whole policy, so the move to kms_key (key_statements) is known to keep it as it was.
+  assert {
+    condition = jsondecode(module.logs_kms_key.key_policy).Statement == [
+      {
+        Sid       = "Default"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:aws:iam::123456789012:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudWatchLogs"
+        Effect    = "Allow"
+        Principal = { Service = "logs.us-east-1.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = { ArnLike = { "kms:EncryptionContext:aws:logs:arn" = "arn:aws:logs:us-east-1:123456789012:log-group:/aws-glue/*" } }
+      },
+    ]
+    error_message = "The logs key policy must be the account root plus CloudWatch Logs for the security configuration's log groups, nothing else."
+  }
+
+  assert {
+    condition     = module.logs_kms_key.key_rotation_period_in_days == 365 && module.logs_kms_key.alias_name == null
+    error_message = "The logs key must rotate yearly and, as before, have no alias."
+  }
+
+  assert {
+    condition     = output.cloudwatch_logs_kms_key_arn == module.logs_kms_key.key_arn && module.logs_kms_key.key_arn != null
+    error_message = "The output must be the created logs key's ARN."
+  }
+}
+
+run "given_logs_key_creates_none" {
+  command = plan
+
+  variables {
+    create_cloudwatch_logs_kms_key = false
+    cloudwatch_logs_kms_key_arn    = "arn:aws:kms:us-east-1:210987654321:key/9999aaaa-1111-2222-3333-444455556666"
+  }
+
+  assert {
+    condition     = module.logs_kms_key.key_arn == null && one(one(aws_glue_security_configuration.this[0].encryption_configuration).cloudwatch_encryption).kms_key_arn == "arn:aws:kms:us-east-1:210987654321:key/9999aaaa-1111-2222-3333-444455556666" && output.cloudwatch_logs_kms_key_arn == var.cloudwatch_logs_kms_key_arn
+    error_message = "With a given key, no logs key is created and the security configuration uses the given one."
   }
 }
 

@@ -99,6 +99,102 @@ run "decrypt_only_users" {
   }
 }
 
+run "service_principal_statement" {
+  command = plan
+
+  variables {
+    key_statements = [{
+      sid        = "CloudWatchLogs"
+      actions    = ["kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"]
+      principals = [{ type = "Service", identifiers = ["logs.eu-west-1.amazonaws.com"] }]
+      conditions = [
+        { test = "ArnLike", variable = "kms:EncryptionContext:aws:logs:arn", values = ["arn:aws:logs:eu-west-1:123456789012:log-group:/a/*"] },
+        { test = "StringEquals", variable = "aws:SourceAccount", values = ["123456789012"] },
+        { test = "ArnLike", variable = "aws:SourceArn", values = ["arn:aws:logs:eu-west-1:123456789012:*", "arn:aws:logs:eu-west-1:123456789012:log-group:/b"] },
+      ]
+    }]
+  }
+
+  # Written as aws_iam_policy_document writes it: one value a string, several a list, and the
+  # conditions grouped by operator.
+  assert {
+    condition = jsondecode(aws_kms_key.this[0].policy).Statement[1] == {
+      Sid       = "CloudWatchLogs"
+      Effect    = "Allow"
+      Principal = { Service = "logs.eu-west-1.amazonaws.com" }
+      Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"]
+      Resource  = "*"
+      Condition = {
+        ArnLike = {
+          "kms:EncryptionContext:aws:logs:arn" = "arn:aws:logs:eu-west-1:123456789012:log-group:/a/*"
+          "aws:SourceArn"                      = ["arn:aws:logs:eu-west-1:123456789012:*", "arn:aws:logs:eu-west-1:123456789012:log-group:/b"]
+        }
+        StringEquals = { "aws:SourceAccount" = "123456789012" }
+      }
+    }
+    error_message = "A key_statements entry must become one policy statement with its principal, actions and grouped conditions."
+  }
+
+  assert {
+    condition     = jsondecode(aws_kms_key.this[0].policy).Statement[0].Sid == "Default" && length(jsondecode(aws_kms_key.this[0].policy).Statement) == 2
+    error_message = "Extra statements come after the module's own, which stay."
+  }
+}
+
+run "statement_without_conditions_has_no_condition_key" {
+  command = plan
+
+  variables {
+    enable_default_policy = false
+    key_statements = [{
+      sid        = "DenyOutsideAccount"
+      effect     = "Deny"
+      actions    = ["kms:Decrypt"]
+      resources  = ["*"]
+      principals = [{ type = "AWS", identifiers = ["arn:aws:iam::123456789012:role/a", "arn:aws:iam::123456789012:role/b"] }]
+    }]
+  }
+
+  assert {
+    condition = jsondecode(aws_kms_key.this[0].policy).Statement == [{
+      Sid       = "DenyOutsideAccount"
+      Effect    = "Deny"
+      Principal = { AWS = ["arn:aws:iam::123456789012:role/a", "arn:aws:iam::123456789012:role/b"] }
+      Action    = "kms:Decrypt"
+      Resource  = "*"
+    }]
+    error_message = "Without conditions there must be no Condition key; effect and several principals pass through."
+  }
+}
+
+run "key_statement_reusing_module_sid_rejected" {
+  command = plan
+
+  variables {
+    key_statements = [{
+      sid        = "KeyUsage"
+      actions    = ["kms:Decrypt"]
+      principals = [{ type = "Service", identifiers = ["logs.eu-west-1.amazonaws.com"] }]
+    }]
+  }
+
+  expect_failures = [var.key_statements]
+}
+
+run "key_statement_without_principal_rejected" {
+  command = plan
+
+  variables {
+    key_statements = [{
+      sid        = "Nobody"
+      actions    = ["kms:Decrypt"]
+      principals = []
+    }]
+  }
+
+  expect_failures = [var.key_statements]
+}
+
 run "non_arn_decrypt_user_rejected" {
   command = plan
 
