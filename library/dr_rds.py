@@ -1,0 +1,648 @@
+#!/usr/bin/python
+"""Ansible module dr_rds: a thin adapter over dbshift.dr (rds, choose, parity, native_dump)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: dr_rds
+short_description: Recover an RDS DB instance in another AWS Region (replica, replicated backups, snapshot copy, dump)
+description:
+  - Runs one option of the cross-Region migration guide for RDS, or picks one with O(dr_option=auto).
+  - V(promote_replica) (A) promotes the cross-Region read replica O(replica_id) in O(target_region).
+  - V(pitr_replicated_backup) (B) restores O(target_instance_id) to a point in time from the source's automated
+    backups replicated into O(target_region).
+  - V(snapshot_copy) (C) copies the newest (or the named O(snapshot_id)) snapshot into O(target_region)
+    re-encrypted with O(kms_key_arn), a key of that Region (an unencrypted source is encrypted by the copy),
+    and restores O(target_instance_id) from it with the target settings, never publicly accessible.
+  - V(native_dump) (D) dumps the source PostgreSQL database (the control plane is down, the database answers),
+    compressed and encrypted before it leaves the host, to O(dump_bucket) in O(target_region), and restores it
+    into O(target_dsn), verifying row counts and checksums.
+  - V(auto) inspects what exists (a replica, replicated backups, a recent snapshot, whether the source Region's
+    API answers, whether the database answers) and runs the first feasible option in the order A, B, C, D,
+    returning the reasons. A target made by an earlier run (found by dbshift's C(dbshift:dr-*) tags) is reported
+    again, unchanged, whatever exists now.
+  - A KMS key of another Region is refused before anything is created, naming the key and the fix.
+  - Every step waits for its result (snapshot available, instance available) up to O(wait_timeout) and stops
+    with a message naming the resource and its state. A rerun finds its own results and reports C(changed=false).
+  - Security parity - the new instance must be encrypted, not publicly accessible, and at least as Multi-AZ,
+    deletion-protected and backed up as the source. A shortfall fails the module unless waived by name in
+    O(parity_waive).
+  - The work is done by the dbshift library (C(dbshift.dr)).
+author:
+  - dbshift contributors
+extends_documentation_fragment:
+  - action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads both Regions (and for V(auto) makes the choice) and reports C(changed=true) when an instance would
+        be promoted or restored; creates, copies and promotes nothing. V(native_dump) is reported as a change
+        without reading the database.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  dr_option:
+    description:
+      - The guide's option to run, or V(auto) to pick the first feasible one.
+    type: str
+    default: auto
+    choices: [auto, promote_replica, pitr_replicated_backup, snapshot_copy, native_dump]
+  source_region:
+    description:
+      - The Region of the source DB instance (the impaired one).
+    type: str
+    required: true
+  source_instance_id:
+    description:
+      - The source DB instance identifier.
+    type: str
+    required: true
+  source_arn:
+    description:
+      - ARN of the source instance. Needed for V(pitr_replicated_backup) when the source Region does not answer
+        (it cannot be looked up there); looked up otherwise.
+    type: str
+  target_region:
+    description:
+      - The Region to recover into.
+    type: str
+    required: true
+  target_instance_id:
+    description:
+      - Identifier of the new instance (options B and C). Option A keeps the replica's identifier.
+    type: str
+  replica_id:
+    description:
+      - The read replica to promote (option A). V(auto) finds the source's replica in O(target_region) itself.
+    type: str
+  snapshot_id:
+    description:
+      - Option C - the source snapshot to copy; the newest available one of O(source_instance_id) when omitted.
+    type: str
+  restore_time:
+    description:
+      - Option B - the point in time (ISO 8601, e.g. C(2026-11-20T10:00:00+00:00)); the latest restorable time
+        when omitted.
+    type: str
+  kms_key_arn:
+    description:
+      - ARN of a KMS key in O(target_region) that encrypts the snapshot copy (option C) or the dump (option D).
+        A key of another Region is refused before anything is created.
+    type: str
+  subnet_group:
+    description:
+      - DB subnet group of the new instance in O(target_region).
+    type: str
+  security_group_ids:
+    description:
+      - VPC security groups of the new instance.
+    type: list
+    elements: str
+    default: []
+  instance_class:
+    description:
+      - Instance class of the new instance; the snapshot's when omitted.
+    type: str
+  multi_az:
+    description:
+      - Make the new instance Multi-AZ.
+    type: bool
+    default: false
+  deletion_protection:
+    description:
+      - Turn deletion protection on for the new instance.
+    type: bool
+    default: true
+  backup_retention_days:
+    description:
+      - Backup retention of the new (or promoted) instance, in days.
+    type: int
+  option_group:
+    description:
+      - Option group of the new instance in O(target_region). SQL Server and Oracle option groups are not copied
+        across Regions; options the source has and this group lacks are returned in RV(missing_options).
+    type: str
+  parity_waive:
+    description:
+      - Security-parity shortfalls to accept, by name. Anything not named fails the module.
+    type: list
+    elements: str
+    default: []
+    choices: [storage_encrypted, publicly_accessible, multi_az, deletion_protection, backup_retention,
+              bucket_tls_only, bucket_public_access_block]
+  infeasible_options:
+    description:
+      - V(auto) - options ruled out for the affected Region, by name or letter (A-D).
+    type: list
+    elements: str
+    default: []
+  snapshot_max_age_hours:
+    description:
+      - V(auto) - a snapshot older than this is not recent enough for option C.
+    type: int
+    default: 24
+  api_timeout:
+    description:
+      - V(auto) - seconds to wait for the source Region's RDS API before deciding it does not answer.
+    type: float
+    default: 5.0
+  source_dsn:
+    description:
+      - Option D - libpq connection string of the source PostgreSQL server (V(auto) probes it). Never logged or
+        returned.
+    type: str
+  database:
+    description:
+      - Option D - the source database to dump.
+    type: str
+  dump_bucket:
+    description:
+      - Option D - a bucket in O(target_region) receiving the encrypted dump (TLS-only, public access blocked).
+    type: str
+  dump_key:
+    description:
+      - Option D - object key of the dump; C(<source_instance_id>/<database>.dump) when omitted.
+    type: str
+  target_dsn:
+    description:
+      - Option D - libpq connection string of the target PostgreSQL server. Never logged or returned.
+    type: str
+  target_database:
+    description:
+      - Option D - database to restore into; O(database) when omitted. Created if missing.
+    type: str
+  wait_timeout:
+    description:
+      - Seconds to wait for each snapshot and instance to become available before failing. AWS keeps working; a
+        rerun finds the same resource and waits again.
+    type: int
+    default: 7200
+  poll_interval:
+    description:
+      - Seconds between two reads of a snapshot or instance state.
+    type: float
+    default: 30.0
+  endpoint_url:
+    description:
+      - AWS endpoint URL for every Region. Omit it for real AWS; the emulated estate sets it to its AWS emulator.
+        When omitted, E(AWS_ENDPOINT_URL) is honoured.
+    type: str
+notes:
+  - Runs on the controller with the Python environment that has dbshift installed.
+  - Only the target Region is called for option A; option C reads the snapshot from the source Region.
+seealso:
+  - name: Copying a DB snapshot for Amazon RDS
+    description: Cross-Region copies and KMS keys (keys are Region-specific).
+    link: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_CopySnapshot.html
+  - name: Replicating automated backups to another AWS Region
+    link: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReplicateBackups.html
+requirements:
+  - python >= 3.11 on the controller, with the dbshift package installed
+"""
+
+EXAMPLES = r"""
+- name: Copy the newest snapshot to us-west-2 re-encrypted with the Region's key, restore it
+  dr_rds:
+    dr_option: snapshot_copy
+    source_region: us-east-1
+    source_instance_id: sales-db
+    target_region: us-west-2
+    target_instance_id: sales-db-dr
+    kms_key_arn: arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
+    subnet_group: sales-dr
+    security_group_ids: [sg-0123456789abcdef0]
+    instance_class: db.r6i.large
+    multi_az: true
+    backup_retention_days: 7
+  register: sales_dr
+
+- name: Let the runbook choose (replica, replicated backups, snapshot, dump), accepting a Single-AZ target
+  dr_rds:
+    dr_option: auto
+    source_region: us-east-1
+    source_instance_id: sales-db
+    target_region: us-west-2
+    target_instance_id: sales-db-dr
+    kms_key_arn: arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
+    infeasible_options: [A]
+    parity_waive: [multi_az]
+"""
+
+RETURN = r"""
+changed:
+  description: Whether an instance was promoted or restored (or, in check mode, would be).
+  returned: always
+  type: bool
+  sample: true
+option:
+  description: The option run (the chosen one for V(auto)).
+  returned: always
+  type: str
+  sample: snapshot_copy
+reasons:
+  description: V(auto) - why the option was chosen and why each earlier one was skipped; empty otherwise.
+  returned: always
+  type: list
+  elements: str
+  sample: ["source Region us-east-1 RDS API: answers",
+           "C snapshot_copy chosen: snapshot rds:sales-db-... is 42 min old"]
+region:
+  description: The Region of the recovered instance.
+  returned: success
+  type: str
+  sample: us-west-2
+instance_id:
+  description: Identifier of the recovered instance (option D - the target database).
+  returned: success
+  type: str
+  sample: sales-db-dr
+instance_arn:
+  description: ARN of the recovered instance.
+  returned: success
+  type: str
+  sample: arn:aws:rds:us-west-2:123456789012:db:sales-db-dr
+status:
+  description: Its DBInstanceStatus (V(would_create) or V(would_promote) in check mode).
+  returned: success
+  type: str
+  sample: available
+endpoint:
+  description: Its endpoint address, for the application's configuration or the DNS cutover.
+  returned: success
+  type: str
+  sample: sales-db-dr.abcdefghijkl.us-west-2.rds.amazonaws.com
+storage_encrypted:
+  description: Whether its storage is encrypted.
+  returned: success
+  type: bool
+  sample: true
+kms_key_id:
+  description: The KMS key encrypting it.
+  returned: success
+  type: str
+  sample: arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
+source:
+  description: What it was recovered from (snapshot ARN, source ARN or Region/instance).
+  returned: success
+  type: str
+  sample: arn:aws:rds:us-east-1:123456789012:snapshot:rds:sales-db-2026-11-20-10-00
+snapshot_copy_id:
+  description: Option C - the snapshot copy in the target Region.
+  returned: success
+  type: str
+  sample: sales-db-dr-dr-copy
+restore_time:
+  description: Option B - the point in time restored to.
+  returned: success
+  type: str
+  sample: latest restorable time (2026-11-20 10:05:00+00:00)
+missing_options:
+  description: Options of the source's option group the target's lacks (recreate them or accept the gap).
+  returned: success
+  type: list
+  elements: str
+  sample: [SQLSERVER_BACKUP_RESTORE]
+steps:
+  description: What was done or found, step by step.
+  returned: success
+  type: list
+  elements: str
+  sample: ["source snapshot arn:aws:rds:us-east-1:... (unencrypted)",
+           "CopyDBSnapshot → sales-db-dr-dr-copy in us-west-2"]
+parity_waived:
+  description: The security-parity shortfalls accepted through O(parity_waive), as C(name - detail).
+  returned: success
+  type: list
+  elements: str
+  sample: ["multi_az: source is Multi-AZ, sales-db-dr is Single-AZ"]
+rows:
+  description: Option D - rows per table restored and verified.
+  returned: success
+  type: dict
+  sample: {"public.orders": 1200}
+"""
+
+import traceback  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.dbshift_import import fail_without_dbshift  # noqa: E402
+
+OPTIONS = ["auto", "promote_replica", "pitr_replicated_backup", "snapshot_copy", "native_dump"]
+# parity.CHECKS's names (a test keeps them equal); static so the spec exists without dbshift.
+PARITY_NAMES = [
+    "storage_encrypted",
+    "publicly_accessible",
+    "multi_az",
+    "deletion_protection",
+    "backup_retention",
+    "bucket_tls_only",
+    "bucket_public_access_block",
+]
+ARGUMENT_SPEC = {
+    "dr_option": {"type": "str", "default": "auto", "choices": OPTIONS},
+    "source_region": {"type": "str", "required": True},
+    "source_instance_id": {"type": "str", "required": True},
+    "source_arn": {"type": "str"},
+    "target_region": {"type": "str", "required": True},
+    "target_instance_id": {"type": "str"},
+    "replica_id": {"type": "str"},
+    "snapshot_id": {"type": "str"},
+    "restore_time": {"type": "str"},
+    "kms_key_arn": {"type": "str"},
+    "subnet_group": {"type": "str"},
+    "security_group_ids": {"type": "list", "elements": "str", "default": []},
+    "instance_class": {"type": "str"},
+    "multi_az": {"type": "bool", "default": False},
+    "deletion_protection": {"type": "bool", "default": True},
+    "backup_retention_days": {"type": "int"},
+    "option_group": {"type": "str"},
+    "parity_waive": {"type": "list", "elements": "str", "default": [], "choices": PARITY_NAMES},
+    "infeasible_options": {"type": "list", "elements": "str", "default": []},
+    "snapshot_max_age_hours": {"type": "int", "default": 24},
+    "api_timeout": {"type": "float", "default": 5.0},
+    "source_dsn": {"type": "str", "no_log": True},
+    "database": {"type": "str"},
+    "dump_bucket": {"type": "str"},
+    "dump_key": {"type": "str"},
+    "target_dsn": {"type": "str", "no_log": True},
+    "target_database": {"type": "str"},
+    "wait_timeout": {"type": "int", "default": 7200},
+    "poll_interval": {"type": "float", "default": 30.0},
+    "endpoint_url": {"type": "str"},
+}
+LETTERS = {"A": "promote_replica", "B": "pitr_replicated_backup", "C": "snapshot_copy"}
+# Keys every successful result carries, whatever the option (RETURN says "returned: success").
+EMPTY_RESULT = {
+    "region": None,
+    "instance_id": None,
+    "instance_arn": None,
+    "status": None,
+    "endpoint": None,
+    "storage_encrypted": None,
+    "kms_key_id": None,
+    "source": None,
+    "snapshot_copy_id": None,
+    "restore_time": None,
+    "missing_options": [],
+    "steps": [],
+    "parity_waived": [],
+    "rows": {},
+}
+
+try:
+    from dbshift.aws import AwsConfig
+    from dbshift.dr import Clients, choose, parity, rds, tag_value
+    from dbshift.errors import ConfigError, DbshiftError
+
+    DBSHIFT_IMPORT_ERROR = None
+except ImportError:
+    DBSHIFT_IMPORT_ERROR = traceback.format_exc()
+
+
+def need(p: dict, option: str, *names: str) -> None:
+    missing = [n for n in names if not p[n]]
+    if missing:
+        raise ConfigError(f"dr_option {option} needs {', '.join(missing)}: set {' and '.join(missing)}")
+
+
+def earlier_result(clients: Clients, p: dict) -> tuple[str, str] | None:
+    """(option, instance id) of a target an earlier run made for this source, by dbshift's tags.
+
+    auto must not choose again after it succeeded: a promoted replica is no longer a replica, so the
+    next run would otherwise pick B or C and build a second instance.
+    """
+    target = clients.rds(p["target_region"])
+    source = f"{p['source_region']}/{p['source_instance_id']}"
+    for page in target.get_paginator("describe_db_instances").paginate():
+        for inst in page.get("DBInstances", []):
+            tag_list = inst.get("TagList")
+            letter = tag_value(tag_list, "option")
+            if letter not in LETTERS:
+                continue
+            ours = inst["DBInstanceIdentifier"] == p["target_instance_id"]
+            mine = tag_value(tag_list, "promoted-from") == source if letter == "A" else ours
+            if mine:
+                return LETTERS[letter], inst["DBInstanceIdentifier"]
+    return None
+
+
+def database_answers(dsn: str | None) -> bool:
+    if not dsn:
+        return False
+    try:
+        import psycopg
+
+        with psycopg.connect(dsn, connect_timeout=5):
+            return True
+    except Exception:  # any failure to connect means "does not answer" for the choice
+        return False
+
+
+def decide(clients: Clients, p: dict) -> tuple[str, list[str], dict]:
+    """The option to run, the reasons (auto), and what the probes found."""
+    if p["dr_option"] != "auto":
+        return p["dr_option"], [], {}
+    found = earlier_result(clients, p)
+    if found is not None:
+        option, instance_id = found
+        return (
+            option,
+            [f"{option} chosen: {instance_id} in {p['target_region']} was made by an earlier run"],
+            {"replica_id": instance_id},
+        )
+    choice = choose.auto(
+        clients,
+        choose.Source(p["source_region"], p["source_instance_id"], arn=p["source_arn"]),
+        p["target_region"],
+        lambda: database_answers(p["source_dsn"]),
+        snapshot_max_age=timedelta(hours=p["snapshot_max_age_hours"]),
+        infeasible=set(p["infeasible_options"]),
+        api_timeout=p["api_timeout"],
+    )
+    reasons = list(choice.reasons)
+    if not p["source_dsn"] and choice.option != "native_dump":
+        reasons.append("(native_dump would need source_dsn to probe the database)")
+    return choice.option, reasons, choice.found
+
+
+def settings(p: dict) -> rds.TargetSettings:
+    return rds.TargetSettings(
+        subnet_group=p["subnet_group"],
+        security_group_ids=tuple(p["security_group_ids"]),
+        instance_class=p["instance_class"],
+        multi_az=p["multi_az"],
+        deletion_protection=p["deletion_protection"],
+        backup_retention_days=p["backup_retention_days"],
+        option_group=p["option_group"],
+    )
+
+
+def source_arn(clients: Clients, p: dict) -> str:
+    if p["source_arn"]:
+        return p["source_arn"]
+    inst = rds.describe_instance(clients.rds(p["source_region"]), p["source_instance_id"])
+    if inst is None:
+        raise DbshiftError(
+            f"source DB instance {p['source_instance_id']} not found in {p['source_region']}: check "
+            "source_instance_id, or pass source_arn when the source Region does not answer"
+        )
+    return inst["DBInstanceArn"]
+
+
+def plan(clients: Clients, p: dict, option: str, found: dict) -> dict:
+    """Check mode: what would be done, from reads only."""
+    target = clients.rds(p["target_region"])
+    if option == "native_dump":
+        need(p, option, "kms_key_arn", "database", "dump_bucket", "target_dsn")
+        rds.resolve_target_key(clients, p["kms_key_arn"], p["target_region"])
+        return {"changed": True, "status": "would_dump", "steps": ["would dump, upload and restore (not checked)"]}
+    if option == "promote_replica":
+        replica = found.get("replica_id") or p["replica_id"]
+        need({"replica_id": replica}, option, "replica_id")
+        inst = rds.describe_instance(target, replica)
+        if inst is None:
+            # The real run's own refusal, without calling anything that changes state.
+            rds.promote_replica(clients, p["source_region"], p["source_instance_id"], p["target_region"], replica)
+        if inst.get("ReadReplicaSourceDBInstanceIdentifier"):
+            return {"changed": True, "instance_id": replica, "status": "would_promote"}
+        return {**describe_result(target, inst), "changed": False}
+    need(p, option, "target_instance_id")
+    if option == "snapshot_copy":
+        need(p, option, "kms_key_arn")
+        rds.resolve_target_key(clients, p["kms_key_arn"], p["target_region"])  # refuses a wrong key now too
+    inst = rds.describe_instance(target, p["target_instance_id"])
+    if inst is None:
+        return {"changed": True, "instance_id": p["target_instance_id"], "status": "would_create"}
+    return {**describe_result(target, inst), "changed": False}
+
+
+def describe_result(target, inst: dict) -> dict:
+    return {
+        "instance_id": inst["DBInstanceIdentifier"],
+        "instance_arn": inst.get("DBInstanceArn"),
+        "status": inst.get("DBInstanceStatus"),
+        "endpoint": (inst.get("Endpoint") or {}).get("Address"),
+        "storage_encrypted": bool(inst.get("StorageEncrypted")),
+        "kms_key_id": inst.get("KmsKeyId"),
+        "steps": ["exists"],
+    }
+
+
+def run(clients: Clients, p: dict, option: str, found: dict) -> dict:
+    wait = {"timeout": p["wait_timeout"], "poll": p["poll_interval"]}
+    if option == "promote_replica":
+        replica = found.get("replica_id") or p["replica_id"]
+        need({"replica_id": replica}, option, "replica_id")
+        return rds.promote_replica(
+            clients,
+            p["source_region"],
+            p["source_instance_id"],
+            p["target_region"],
+            replica,
+            backup_retention_days=p["backup_retention_days"],
+            **wait,
+        ).to_dict()
+    if option == "pitr_replicated_backup":
+        need(p, option, "target_instance_id")
+        when = datetime.fromisoformat(p["restore_time"]) if p["restore_time"] else None
+        return rds.pitr_replicated_backup(
+            clients,
+            found.get("source_arn") or source_arn(clients, p),
+            p["target_region"],
+            p["target_instance_id"],
+            settings(p),
+            restore_time=when,
+            **wait,
+        ).to_dict()
+    if option == "snapshot_copy":
+        need(p, option, "target_instance_id", "kms_key_arn")
+        return rds.snapshot_copy(
+            clients,
+            p["source_region"],
+            p["target_region"],
+            p["kms_key_arn"],
+            p["target_instance_id"],
+            settings(p),
+            source_instance_id=p["source_instance_id"],
+            snapshot_id=p["snapshot_id"] or found.get("snapshot_id"),
+            **wait,
+        ).to_dict()
+    return native_dump(p)
+
+
+def native_dump(p: dict) -> dict:
+    from dbshift.dr.native_dump import dump_to_s3, restore_from_s3
+
+    need(p, "native_dump", "source_dsn", "database", "dump_bucket", "kms_key_arn", "target_dsn")
+    aws = AwsConfig(region=p["target_region"], endpoint_url=p["endpoint_url"])
+    key = p["dump_key"] or f"{p['source_instance_id']}/{p['database']}.dump"
+    target_db = p["target_database"] or p["database"]
+    dumped = dump_to_s3(p["source_dsn"], p["database"], p["dump_bucket"], key, p["kms_key_arn"], aws)
+    restored = restore_from_s3(p["dump_bucket"], key, p["target_dsn"], target_db, aws, create_database=True)
+    return {
+        "changed": bool(dumped.changed or restored.changed),
+        "option": "native_dump",
+        "region": p["target_region"],
+        "instance_id": target_db,
+        "source": f"{p['source_region']}/{p['source_instance_id']}/{p['database']}",
+        "status": "restored",
+        "rows": restored.rows,
+        "steps": [f"dump s3://{p['dump_bucket']}/{key} ({dumped.bytes} bytes)", f"restored into {target_db}"],
+    }
+
+
+def parity_check(clients: Clients, p: dict, result: dict) -> list[str]:
+    """Shortfalls of the recovered instance against the source; raises ParityError unless waived."""
+    if result.get("option") == "native_dump" or not result.get("instance_arn"):
+        return []
+    target = rds.describe_instance(clients.rds(p["target_region"]), result["instance_id"]) or {}
+    # The source Region may be the impaired one: compare against the absolute rules then.
+    src_rds = clients.rds(p["source_region"])
+    up, _ = choose.api_answers(
+        lambda: src_rds.describe_db_instances(DBInstanceIdentifier=p["source_instance_id"]), p["api_timeout"]
+    )
+    source = (rds.describe_instance(src_rds, p["source_instance_id"]) if up else None) or {}
+    if not source:
+        result["steps"] = [*result.get("steps", []), "parity: source not readable, absolute rules only"]
+    return [str(s) for s in parity.check(parity.instance_shortfalls(source, target), set(p["parity_waive"]))]
+
+
+def main() -> None:
+    if DBSHIFT_IMPORT_ERROR is not None:
+        fail_without_dbshift(DBSHIFT_IMPORT_ERROR)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    p = module.params
+    for name in ("wait_timeout", "poll_interval", "api_timeout", "snapshot_max_age_hours"):
+        if p[name] <= 0:
+            module.fail_json(msg=f"{name} must be a positive number, got {p[name]}; set {name} to a value above 0.")
+    clients = Clients(AwsConfig(endpoint_url=p["endpoint_url"]))
+    what = f"dr_rds {p['source_region']}/{p['source_instance_id']} → {p['target_region']}"
+    option, reasons = p["dr_option"], []
+    try:
+        option, reasons, found = decide(clients, p)
+        result = {**EMPTY_RESULT, "option": option, "reasons": reasons}
+        result.update(plan(clients, p, option, found) if module.check_mode else run(clients, p, option, found))
+        result["option"], result["reasons"] = option, reasons
+        # In check mode only an existing target can be checked; a real run always checks its result.
+        if not module.check_mode or (result.get("instance_arn") and result.get("status") == "available"):
+            result["parity_waived"] = parity_check(clients, p, result)
+    except DbshiftError as err:
+        # dbshift's messages name the resource, its state and the fix, and never carry a secret.
+        module.fail_json(msg=f"{what} ({option}): {err}", option=option, reasons=reasons)
+    except Exception as err:
+        module.fail_json(
+            msg=f"{what} ({option}): {type(err).__name__}: {err}",
+            option=option,
+            reasons=reasons,
+            exception=traceback.format_exc(),
+        )
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
