@@ -20,7 +20,7 @@ import yaml
 from ansible_helpers import REPO, Run, RunAnsible
 
 from dbshift.aws import AwsConfig
-from dbshift.dr import Clients, parity, rds
+from dbshift.dr import Clients, parity, rds, runbook
 
 SOURCE, TARGET = "us-east-1", "us-west-2"
 TASK = "TASK [dr_rds : Recover"
@@ -282,7 +282,7 @@ def test_ansible_doc_matches_the_argument_spec(run_ansible: RunAnsible) -> None:
         args = task["dr_rds"]
         assert set(args) <= set(spec) and required <= set(args), task["name"]
     returned = yaml.safe_load(mod.RETURN)
-    assert set(mod.EMPTY_RESULT) <= set(returned)
+    assert set(runbook.EMPTY_RESULT) <= set(returned)
     assert set(rds.DrResult.__dataclass_fields__) <= set(returned)
 
 

@@ -1,10 +1,31 @@
-# A production-shaped fall-forward estate: the fall_forward module, as in stacks/local, against real AWS.
+# A production-shaped fall-forward estate: the fall_forward module, as in stacks/local, against real AWS,
+# and the cross-Region DR target of the same workload in dr_region.
 
+# The source Region: the default provider (every module below except dr_target) and its alias.
 provider "aws" {
   region = var.region
 
   default_tags {
     tags = merge(var.tags, { Project = "dbshift", Workload = var.name })
+  }
+}
+
+provider "aws" {
+  alias  = "source"
+  region = var.region
+
+  default_tags {
+    tags = merge(var.tags, { Project = "dbshift", Workload = var.name })
+  }
+}
+
+# The DR target Region: only dr_target uses it.
+provider "aws" {
+  alias  = "target"
+  region = var.dr_region
+
+  default_tags {
+    tags = merge(var.tags, { Project = "dbshift", Workload = var.name, Role = "dr-target" })
   }
 }
 
@@ -93,4 +114,41 @@ module "ecs_orchestrator" {
   kms_key_arns                   = [module.migration_kms_key.key_arn]
   s3_areas                       = [module.glue_migration.raw_area, module.glue_migration.transformed_area, module.glue_migration.stats_area]
   glue_job_arns                  = values(module.glue_migration.job_arns)
+}
+
+################################################################################
+# Cross-Region DR target (dr_region)
+################################################################################
+
+data "aws_region" "source" {
+  provider = aws.source
+}
+
+# Key, subnet group, security groups, dump bucket, Redshift copy grant and the CNAME the DR
+# runbooks use in the target Region; source_region fails the plan if the providers get mixed up.
+module "dr_target" {
+  source = "../../modules/dr_target"
+
+  providers = {
+    aws = aws.target
+  }
+
+  name          = var.name
+  source_region = data.aws_region.source.name
+  engine        = var.dr_engine
+
+  vpc_id                     = var.dr_vpc_id
+  subnet_ids                 = var.dr_subnet_ids
+  allowed_cidr_blocks        = var.dr_allowed_cidr_blocks
+  allowed_security_group_ids = var.dr_allowed_security_group_ids
+  egress_cidr_blocks         = var.dr_egress_cidr_blocks
+
+  kms_key_administrators = var.key_administrators
+  kms_key_users          = var.dr_key_users
+
+  create_redshift_snapshot_copy_grant = var.dr_create_redshift_snapshot_copy_grant
+
+  route53_zone_id         = var.dr_route53_zone_id
+  route53_record_name     = var.dr_route53_record_name
+  route53_record_endpoint = var.dr_route53_record_endpoint
 }

@@ -62,3 +62,33 @@ output "ecs_task_definition_arn" {
   description = "Task definition of the data migration's orchestrator."
   value       = module.ecs_orchestrator.task_definition_arn
 }
+
+output "dr_kms_key_arn" {
+  description = "Target-Region key for cross-Region snapshot copies and restores (--kms-key-id)."
+  value       = module.dr_target.kms_key_arn
+}
+
+output "dr_db_subnet_group_name" {
+  description = "DB subnet group for restores in dr_region."
+  value       = module.dr_target.db_subnet_group_name
+}
+
+output "dr_security_group_ids" {
+  description = "Security groups for the restored database in dr_region."
+  value       = module.dr_target.security_group_ids
+}
+
+output "dr_bucket_name" {
+  description = "Bucket in dr_region for native dumps and exports (SSE-KMS, TLS only)."
+  value       = module.dr_target.bucket_name
+}
+
+output "dr_redshift_snapshot_copy_grant_name" {
+  description = "Redshift snapshot copy grant in dr_region, or null."
+  value       = module.dr_target.redshift_snapshot_copy_grant_name
+}
+
+output "dr_route53_record_fqdn" {
+  description = "FQDN of the database CNAME, or null."
+  value       = module.dr_target.route53_record_fqdn
+}

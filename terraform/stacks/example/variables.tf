@@ -154,3 +154,84 @@ variable "orchestrator_image" {
   type        = string
   default     = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/dbshift-orchestrator:0.1.0"
 }
+
+################################################################################
+# Cross-Region DR target
+################################################################################
+
+variable "dr_region" {
+  description = "Region the DR runbooks restore into (the target of snapshot copies and dumps); must differ from region."
+  type        = string
+  default     = "eu-central-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.dr_region))
+    error_message = "dr_region must be an AWS Region name, e.g. eu-central-1."
+  }
+}
+
+variable "dr_engine" {
+  description = "Engine of the database restored in dr_region; sets the port its security group opens."
+  type        = string
+  default     = "sqlserver-ee"
+}
+
+variable "dr_vpc_id" {
+  description = "VPC in dr_region for the restored database."
+  type        = string
+  default     = "vpc-0123456789abcdef0"
+}
+
+variable "dr_subnet_ids" {
+  description = "Private subnets in dr_region (two Availability Zones at least) for the DB subnet group."
+  type        = list(string)
+  default     = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+}
+
+variable "dr_allowed_cidr_blocks" {
+  description = "CIDR blocks in dr_region allowed to reach the restored database (never 0.0.0.0/0)."
+  type        = list(string)
+  default     = ["10.20.0.0/16"]
+}
+
+variable "dr_allowed_security_group_ids" {
+  description = "Application security groups in dr_region allowed to reach the restored database."
+  type        = list(string)
+  default     = []
+}
+
+variable "dr_egress_cidr_blocks" {
+  description = "CIDR blocks of the VPC endpoints (S3, KMS) the restored database may reach over HTTPS."
+  type        = list(string)
+  default     = []
+}
+
+variable "dr_key_users" {
+  description = "IAM ARNs that use the DR target key: the DR runbook's role (snapshot copies, restores, dump uploads)."
+  type        = list(string)
+  default     = []
+}
+
+variable "dr_create_redshift_snapshot_copy_grant" {
+  description = "Create a Redshift snapshot copy grant for the DR target key."
+  type        = bool
+  default     = false
+}
+
+variable "dr_route53_zone_id" {
+  description = "Hosted zone of the application's database name; null creates no record."
+  type        = string
+  default     = null
+}
+
+variable "dr_route53_record_name" {
+  description = "Database name the applications connect to (CNAME, TTL 60)."
+  type        = string
+  default     = null
+}
+
+variable "dr_route53_record_endpoint" {
+  description = "Endpoint of the restored database in dr_region the record points to."
+  type        = string
+  default     = null
+}

@@ -1,0 +1,253 @@
+"""The RDS cross-region DR runbook as one call: choose the option, plan it (check mode) or run it,
+then hold the result to the source's security settings. The dr_rds Ansible module is a thin adapter
+over run_runbook(); `p` is the runbook's options, named as the module's arguments.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from dbshift.aws import AwsConfig
+from dbshift.dr import Clients, choose, parity, rds, tag_value
+from dbshift.errors import ConfigError, DbshiftError
+
+LETTERS = {"A": "promote_replica", "B": "pitr_replicated_backup", "C": "snapshot_copy"}
+# Keys every successful result carries, whatever the option (RETURN says "returned: success").
+EMPTY_RESULT = {
+    "region": None,
+    "instance_id": None,
+    "instance_arn": None,
+    "status": None,
+    "endpoint": None,
+    "storage_encrypted": None,
+    "kms_key_id": None,
+    "source": None,
+    "snapshot_copy_id": None,
+    "restore_time": None,
+    "missing_options": [],
+    "steps": [],
+    "parity_waived": [],
+    "rows": {},
+}
+
+
+def need(p: dict, option: str, *names: str) -> None:
+    missing = [n for n in names if not p[n]]
+    if missing:
+        raise ConfigError(f"dr_option {option} needs {', '.join(missing)}: set {' and '.join(missing)}")
+
+
+def earlier_result(clients: Clients, p: dict) -> tuple[str, str] | None:
+    """(option, instance id) of a target an earlier run made for this source, by dbshift's tags.
+
+    auto must not choose again after it succeeded: a promoted replica is no longer a replica, so the
+    next run would otherwise pick B or C and build a second instance.
+    """
+    target = clients.rds(p["target_region"])
+    source = f"{p['source_region']}/{p['source_instance_id']}"
+    for page in target.get_paginator("describe_db_instances").paginate():
+        for inst in page.get("DBInstances", []):
+            tag_list = inst.get("TagList")
+            letter = tag_value(tag_list, "option")
+            if letter not in LETTERS:
+                continue
+            ours = inst["DBInstanceIdentifier"] == p["target_instance_id"]
+            mine = tag_value(tag_list, "promoted-from") == source if letter == "A" else ours
+            if mine:
+                return LETTERS[letter], inst["DBInstanceIdentifier"]
+    return None
+
+
+def database_answers(dsn: str | None) -> bool:
+    if not dsn:
+        return False
+    try:
+        import psycopg
+
+        with psycopg.connect(dsn, connect_timeout=5):
+            return True
+    except Exception:  # any failure to connect means "does not answer" for the choice
+        return False
+
+
+def decide(clients: Clients, p: dict) -> tuple[str, list[str], dict]:
+    """The option to run, the reasons (auto), and what the probes found."""
+    if p["dr_option"] != "auto":
+        return p["dr_option"], [], {}
+    found = earlier_result(clients, p)
+    if found is not None:
+        option, instance_id = found
+        return (
+            option,
+            [f"{option} chosen: {instance_id} in {p['target_region']} was made by an earlier run"],
+            {"replica_id": instance_id},
+        )
+    choice = choose.auto(
+        clients,
+        choose.Source(p["source_region"], p["source_instance_id"], arn=p["source_arn"]),
+        p["target_region"],
+        lambda: database_answers(p["source_dsn"]),
+        snapshot_max_age=timedelta(hours=p["snapshot_max_age_hours"]),
+        infeasible=set(p["infeasible_options"]),
+        api_timeout=p["api_timeout"],
+    )
+    reasons = list(choice.reasons)
+    if not p["source_dsn"] and choice.option != "native_dump":
+        reasons.append("(native_dump would need source_dsn to probe the database)")
+    return choice.option, reasons, choice.found
+
+
+def settings(p: dict) -> rds.TargetSettings:
+    return rds.TargetSettings(
+        subnet_group=p["subnet_group"],
+        security_group_ids=tuple(p["security_group_ids"]),
+        instance_class=p["instance_class"],
+        multi_az=p["multi_az"],
+        deletion_protection=p["deletion_protection"],
+        backup_retention_days=p["backup_retention_days"],
+        option_group=p["option_group"],
+    )
+
+
+def source_arn(clients: Clients, p: dict) -> str:
+    if p["source_arn"]:
+        return p["source_arn"]
+    inst = rds.describe_instance(clients.rds(p["source_region"]), p["source_instance_id"])
+    if inst is None:
+        raise DbshiftError(
+            f"source DB instance {p['source_instance_id']} not found in {p['source_region']}: check "
+            "source_instance_id, or pass source_arn when the source Region does not answer"
+        )
+    return inst["DBInstanceArn"]
+
+
+def plan(clients: Clients, p: dict, option: str, found: dict) -> dict:
+    """Check mode: what would be done, from reads only."""
+    target = clients.rds(p["target_region"])
+    if option == "native_dump":
+        need(p, option, "kms_key_arn", "database", "dump_bucket", "target_dsn")
+        rds.resolve_target_key(clients, p["kms_key_arn"], p["target_region"])
+        return {"changed": True, "status": "would_dump", "steps": ["would dump, upload and restore (not checked)"]}
+    if option == "promote_replica":
+        replica = found.get("replica_id") or p["replica_id"]
+        need({"replica_id": replica}, option, "replica_id")
+        inst = rds.describe_instance(target, replica)
+        if inst is None:
+            # The real run's own refusal, without calling anything that changes state.
+            rds.promote_replica(clients, p["source_region"], p["source_instance_id"], p["target_region"], replica)
+        if inst.get("ReadReplicaSourceDBInstanceIdentifier"):
+            return {"changed": True, "instance_id": replica, "status": "would_promote"}
+        return {**describe_result(target, inst), "changed": False}
+    need(p, option, "target_instance_id")
+    if option == "snapshot_copy":
+        need(p, option, "kms_key_arn")
+        rds.resolve_target_key(clients, p["kms_key_arn"], p["target_region"])  # refuses a wrong key now too
+    inst = rds.describe_instance(target, p["target_instance_id"])
+    if inst is None:
+        return {"changed": True, "instance_id": p["target_instance_id"], "status": "would_create"}
+    return {**describe_result(target, inst), "changed": False}
+
+
+def describe_result(target, inst: dict) -> dict:
+    return {
+        "instance_id": inst["DBInstanceIdentifier"],
+        "instance_arn": inst.get("DBInstanceArn"),
+        "status": inst.get("DBInstanceStatus"),
+        "endpoint": (inst.get("Endpoint") or {}).get("Address"),
+        "storage_encrypted": bool(inst.get("StorageEncrypted")),
+        "kms_key_id": inst.get("KmsKeyId"),
+        "steps": ["exists"],
+    }
+
+
+def run(clients: Clients, p: dict, option: str, found: dict) -> dict:
+    wait = {"timeout": p["wait_timeout"], "poll": p["poll_interval"]}
+    if option == "promote_replica":
+        replica = found.get("replica_id") or p["replica_id"]
+        need({"replica_id": replica}, option, "replica_id")
+        return rds.promote_replica(
+            clients,
+            p["source_region"],
+            p["source_instance_id"],
+            p["target_region"],
+            replica,
+            backup_retention_days=p["backup_retention_days"],
+            **wait,
+        ).to_dict()
+    if option == "pitr_replicated_backup":
+        need(p, option, "target_instance_id")
+        when = datetime.fromisoformat(p["restore_time"]) if p["restore_time"] else None
+        return rds.pitr_replicated_backup(
+            clients,
+            found.get("source_arn") or source_arn(clients, p),
+            p["target_region"],
+            p["target_instance_id"],
+            settings(p),
+            restore_time=when,
+            **wait,
+        ).to_dict()
+    if option == "snapshot_copy":
+        need(p, option, "target_instance_id", "kms_key_arn")
+        return rds.snapshot_copy(
+            clients,
+            p["source_region"],
+            p["target_region"],
+            p["kms_key_arn"],
+            p["target_instance_id"],
+            settings(p),
+            source_instance_id=p["source_instance_id"],
+            snapshot_id=p["snapshot_id"] or found.get("snapshot_id"),
+            **wait,
+        ).to_dict()
+    return native_dump(p)
+
+
+def native_dump(p: dict) -> dict:
+    from dbshift.dr.native_dump import dump_to_s3, restore_from_s3
+
+    need(p, "native_dump", "source_dsn", "database", "dump_bucket", "kms_key_arn", "target_dsn")
+    aws = AwsConfig(region=p["target_region"], endpoint_url=p["endpoint_url"])
+    key = p["dump_key"] or f"{p['source_instance_id']}/{p['database']}.dump"
+    target_db = p["target_database"] or p["database"]
+    dumped = dump_to_s3(p["source_dsn"], p["database"], p["dump_bucket"], key, p["kms_key_arn"], aws)
+    restored = restore_from_s3(p["dump_bucket"], key, p["target_dsn"], target_db, aws, create_database=True)
+    return {
+        "changed": bool(dumped.changed or restored.changed),
+        "option": "native_dump",
+        "region": p["target_region"],
+        "instance_id": target_db,
+        "source": f"{p['source_region']}/{p['source_instance_id']}/{p['database']}",
+        "status": "restored",
+        "rows": restored.rows,
+        "steps": [f"dump s3://{p['dump_bucket']}/{key} ({dumped.bytes} bytes)", f"restored into {target_db}"],
+    }
+
+
+def parity_check(clients: Clients, p: dict, result: dict) -> list[str]:
+    """Shortfalls of the recovered instance against the source; raises ParityError unless waived."""
+    if result.get("option") == "native_dump" or not result.get("instance_arn"):
+        return []
+    target = rds.describe_instance(clients.rds(p["target_region"]), result["instance_id"]) or {}
+    # The source Region may be the impaired one: compare against the absolute rules then.
+    src_rds = clients.rds(p["source_region"])
+    up, _ = choose.api_answers(
+        lambda: src_rds.describe_db_instances(DBInstanceIdentifier=p["source_instance_id"]), p["api_timeout"]
+    )
+    source = (rds.describe_instance(src_rds, p["source_instance_id"]) if up else None) or {}
+    if not source:
+        result["steps"] = [*result.get("steps", []), "parity: source not readable, absolute rules only"]
+    return [str(s) for s in parity.check(parity.instance_shortfalls(source, target), set(p["parity_waive"]))]
+
+
+def run_runbook(p: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    """Decide, plan or run, and check parity; returns the module's result (raises DbshiftError)."""
+    clients = Clients(AwsConfig(endpoint_url=p["endpoint_url"]))
+    option, reasons, found = decide(clients, p)
+    result = {**EMPTY_RESULT, "option": option, "reasons": reasons}
+    result.update(plan(clients, p, option, found) if check_mode else run(clients, p, option, found))
+    result["option"], result["reasons"] = option, reasons
+    # In check mode only an existing target can be checked; a real run always checks its result.
+    if not check_mode or (result.get("instance_arn") and result.get("status") == "available"):
+        result["parity_waived"] = parity_check(clients, p, result)
+    return result
