@@ -22,18 +22,16 @@ from typing import Any, TextIO
 import psycopg
 
 from dbshift.aws import AwsConfig
-from dbshift.datamove import categories, checkpoints, export, finish, load, plan, transform, validate
+from dbshift.datamove import checkpoints, export, finish, load, transform, validate
 from dbshift.datamove.area import Area, open_area
 from dbshift.datamove.config import MigrationConfig, SourceCredentials, validate_against_sources
 from dbshift.datamove.model import Category, Chunk, ColumnSpec, StageRecord
+from dbshift.datamove.prepare import STAGES, describe_sources, prepare_category
 from dbshift.errors import DbshiftError
 from dbshift.progress import Progress
-from dbshift.tsql.result import SqlError
 from dbshift.tsql.tds import TdsConnection, connect_tds
 
 log = logging.getLogger(__name__)
-
-STAGES = ("export", "transform", "import", "finish", "validate")
 
 
 @dataclass
@@ -122,38 +120,8 @@ class Migration:
     def check_sources(self) -> dict[str, tuple[str, ...]]:
         """Validate the configuration against every source (before any data moves)."""
         if self._source_columns is None:
-
-            def describe(server: str, database: str, table: str) -> list[str] | None:
-                conn = self.sources.get(server, database)
-                try:
-                    return [name for name, _ in conn.columns(f"SELECT TOP 0 * FROM dbo.[{table}]")]
-                except SqlError as e:
-                    if e.number == 208:  # Invalid object name
-                        return None
-                    raise
-
-            self._source_columns = validate_against_sources(self.config, describe)
+            self._source_columns = validate_against_sources(self.config, describe_sources(self.sources.get))
         return self._source_columns
-
-    def _bounds(self, category: Category) -> plan.Bounds:
-        first = self.config.first_day.isoformat()
-        after = (self.config.last_day.toordinal() + 1) - self.config.first_day.toordinal()
-        date_col, split = category.date_col, category.split_col
-
-        def bounds(server: str, database: str) -> tuple[int, int] | None:
-            conn = self.sources.get(server, database)
-            lows, highs = [], []
-            for table in category.source_tables:
-                _, rows = conn.query(
-                    f"SELECT MIN([{split}]), MAX([{split}]) FROM dbo.[{table}] WHERE [{date_col}] >= '{first}' "
-                    f"AND [{date_col}] < DATEADD(day, {after}, '{first}')"
-                )
-                if rows and rows[0][0] is not None:
-                    lows.append(int(rows[0][0]))
-                    highs.append(int(rows[0][1]))
-            return (min(lows), max(highs)) if lows else None
-
-        return bounds
 
     # --- the run -----------------------------------------------------------------------------------
 
@@ -162,7 +130,7 @@ class Migration:
         if unknown:
             raise DbshiftError(f"unknown stage(s) {', '.join(unknown)}: use {', '.join(STAGES)} or all")
         ordered = [s for s in STAGES if s in stages]
-        source_columns = self.check_sources() if {"export"} & set(ordered) or self._needs_plan() else {}
+        source_columns = self.check_sources()
         reports = []
         try:
             for name in self.config.categories:
@@ -171,11 +139,6 @@ class Migration:
             if self._sources is not None:
                 self._sources.close()
         return RunReport(reports)
-
-    def _needs_plan(self) -> bool:
-        with self._target() as conn:
-            checkpoints.ensure_schema(conn)
-            return any(checkpoints.load_plan(conn, name) is None for name in self.config.categories)
 
     @contextmanager
     def _target(self) -> Iterator[psycopg.Connection]:
@@ -188,17 +151,8 @@ class Migration:
     def _run_category(self, name: str, stages: list[str], source_columns: dict[str, tuple[str, ...]]) -> CategoryReport:
         cfg = self.config
         with self._target() as conn:
-            checkpoints.ensure_schema(conn)
-            load.apply_target_ddl(conn, cfg.runtime.transforms_dir, name)
-            conn.commit()
-            category = categories.build_category(conn, cfg, name, source_columns or self.check_sources())
-            if cfg.job_mode == "fresh":
-                self._reset(conn, category, stages)
+            category, chunks = prepare_category(conn, cfg, name, source_columns, self.sources.get, stages[0])
             run_id = checkpoints.start_run(conn, name, cfg.job_mode, cfg.digest(name))
-            chunks = checkpoints.load_plan(conn, name)
-            if chunks is None:
-                chunks = plan.make_plan(cfg, category, self._bounds(category))
-                checkpoints.save_plan(conn, name, chunks)
             conn.commit()
         report = CategoryReport(name, len(chunks))
         status = "failed"
@@ -217,18 +171,6 @@ class Migration:
         if self.progress is not None:
             self.progress.write(line + "\n")
             self.progress.flush()
-
-    def _reset(self, conn: psycopg.Connection, category: Category, stages: list[str]) -> None:
-        """job_mode=fresh: forget the checkpoints of the stages run now and of every later stage."""
-        first = min(STAGES.index(s) for s in stages)
-        if first == 0:
-            checkpoints.reset(conn, category.name)  # the plan too: it is rebuilt from the sources
-        else:
-            later = [s for s in ("transform", "import") if STAGES.index(s) >= first]
-            checkpoints.reset(conn, category.name, later)
-        if first <= STAGES.index("import"):
-            load.truncate_stage(conn, category.name)
-        conn.commit()
 
     # --- stages ------------------------------------------------------------------------------------
 

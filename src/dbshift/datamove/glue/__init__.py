@@ -151,11 +151,10 @@ def prepare_category(
     checkpoints (or made from the sources' split-column bounds and saved). Commits.
     `connect(host_port, database, login)` defaults to a TDS connection.
     """
-    from dbshift.datamove import categories, checkpoints, export, load, plan
     from dbshift.datamove.glue.export_job import tds_connect
+    from dbshift.datamove.prepare import describe_sources
+    from dbshift.datamove.prepare import prepare_category as prepare
 
-    checkpoints.ensure_schema(conn)
-    load.apply_target_ddl(conn, config.runtime.transforms_dir, name)
     conns: dict[tuple[str, str], Any] = {}
 
     def source(server: str, database: str) -> Any:
@@ -163,45 +162,9 @@ def prepare_category(
             conns[(server, database)] = (connect or tds_connect)(config.servers[server], database, login)
         return conns[(server, database)]
 
-    def describe(server: str, database: str, table: str) -> list[str] | None:
-        try:
-            return [c for c, _t in source(server, database).columns(f"SELECT TOP 0 * FROM {export.table_ref(table)}")]
-        except Exception as e:
-            if getattr(e, "number", None) == 208:  # invalid object name: the validation names the table
-                return None
-            raise
-
     try:
-        category = categories.build_category(conn, config, name, cfg.validate_against_sources(config, describe))
-        if config.job_mode == "fresh":
-            checkpoints.reset(conn, name, None if stage == "export" else _LATER_STAGES[stage])
-            load.truncate_stage(conn, name)
-        chunks = checkpoints.load_plan(conn, name)
-        if chunks is None:
-
-            def bounds(server: str, database: str) -> tuple[int, int] | None:
-                found = []
-                for t in category.source_tables:
-                    b = export.split_bounds(
-                        source(server, database),
-                        t,
-                        category.split_col,
-                        category.date_col,
-                        config.first_day,
-                        config.last_day,
-                    )
-                    if b is not None:
-                        found.append(b)
-                return (min(b[0] for b in found), max(b[1] for b in found)) if found else None
-
-            chunks = plan.make_plan(config, category, bounds)
-            checkpoints.save_plan(conn, name, chunks)
-        conn.commit()
-        return category, chunks
+        source_columns = cfg.validate_against_sources(config, describe_sources(source))
+        return prepare(conn, config, name, source_columns, source, stage)
     finally:
         for c in conns.values():
             c.close()
-
-
-# job_mode=fresh forgets the checkpoints of the job's stage and of every later one (export: all, plan too).
-_LATER_STAGES = {"transform": ["transform", "import"], "import": ["import"]}
