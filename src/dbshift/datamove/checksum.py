@@ -20,19 +20,15 @@ from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from dbshift.datamove.model import ColumnSpec
+from dbshift.datamove.model import ColumnSpec, sql_ident
 
 Dialect = Literal["duckdb", "postgres"]
 DIALECTS: tuple[str, ...] = ("duckdb", "postgres")
 SEP, NULL = "\x1f", "\x1e"
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _field_sql(col: ColumnSpec, dialect: Dialect, alias: str | None) -> str:
-    x = (f"{alias}." if alias else "") + _quote(col.name)
+    x = (f"{alias}." if alias else "") + sql_ident(col.name)
     text = "VARCHAR" if dialect == "duckdb" else "text"
     k = col.kind
     if k in ("int", "text"):

@@ -123,6 +123,11 @@ def tsql_literal(v: Any) -> str:
     return "N'" + str(v).replace("'", "''") + "'"
 
 
+def sql_ident(name: str) -> str:
+    """A standard-SQL (PostgreSQL, DuckDB) quoted identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def sql_literal(v: Any) -> str:
     """A standard-SQL (PostgreSQL, DuckDB, Spark) literal for v."""
     if v is None:

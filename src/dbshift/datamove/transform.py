@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from dbshift.datamove import checksum
 from dbshift.datamove.area import Area
 from dbshift.datamove.export import manifest_json, raw_manifest_rel, raw_rel, read_manifest
-from dbshift.datamove.model import Category, Chunk, ColumnSpec, StageRecord, sql_literal
+from dbshift.datamove.model import Category, Chunk, ColumnSpec, StageRecord, sql_ident, sql_literal
 from dbshift.errors import DbshiftError
 
 LITERAL_COLUMNS = ("server_name", "database_name")  # filled by the engine from the chunk, not by the SQL file
@@ -84,7 +84,7 @@ def _sql_type(col: ColumnSpec, dialect: str) -> str:
 
 
 def _q(name: str, dialect: str) -> str:
-    return f"`{name}`" if dialect == "spark" else '"' + name.replace('"', '""') + '"'
+    return f"`{name}`" if dialect == "spark" else sql_ident(name)
 
 
 def check_output_columns(category: Category, produced: Sequence[str], sql_name: str) -> None:

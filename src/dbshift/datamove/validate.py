@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dbshift.datamove import checkpoints, checksum
-from dbshift.datamove.model import Category, Chunk, ColumnSpec, sql_literal
+from dbshift.datamove.model import Category, Chunk, ColumnSpec, sql_ident, sql_literal
 from dbshift.errors import DbshiftError
 
 FINAL_SCHEMA = "public"
@@ -127,10 +127,6 @@ class ValidationReport:
         }
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _json_value(v: Any) -> Any:
     if isinstance(v, dt.datetime):
         return v.isoformat(sep=" ")
@@ -150,7 +146,7 @@ class _Side:
         kinds = {c.name: c.kind for c in cols}
         collate = ' COLLATE "C"' if dialect == "postgres" else ""
         # Bytewise text order in PostgreSQL, whatever the database's collation, to match DuckDB.
-        self.key_exprs = [_q(k) + (collate if kinds.get(k) == "text" else "") for k in keys]
+        self.key_exprs = [sql_ident(k) + (collate if kinds.get(k) == "text" else "") for k in keys]
 
     def _where(self, lo: Key | None, hi: Key | None) -> str | None:
         parts = [f"({self.base_where})"] if self.base_where else []
@@ -181,7 +177,7 @@ class _Side:
     def median_sql(self, lo: Key | None, hi: Key | None, offset: int) -> str:
         where = self._where(lo, hi)
         return (
-            f"SELECT {', '.join(_q(k) for k in self.keys)} FROM {self.source}"
+            f"SELECT {', '.join(sql_ident(k) for k in self.keys)} FROM {self.source}"
             + (f" WHERE {where}" if where else "")
             + f" ORDER BY {', '.join(self.key_exprs)} LIMIT 1 OFFSET {int(offset)}"
         )
@@ -189,7 +185,7 @@ class _Side:
     def leaf_sql(self, lo: Key | None, hi: Key | None) -> str:
         where = self._where(lo, hi)
         h = checksum.row_hash_sql(self.cols, self.dialect)  # type: ignore[arg-type]
-        return f"SELECT {', '.join(_q(k) for k in self.keys)}, {h} FROM {self.source}" + (
+        return f"SELECT {', '.join(sql_ident(k) for k in self.keys)}, {h} FROM {self.source}" + (
             f" WHERE {where}" if where else ""
         )
 
@@ -299,7 +295,7 @@ def validate(
             f"category {category.name}: its key {category.key} has no column after server_name, database_name "
             "to bisect by; give public.<category> a primary key that identifies a row within a database"
         )
-    table = f"{_q(final_schema)}.{_q(category.name)}"
+    table = f"{sql_ident(final_schema)}.{sql_ident(category.name)}"
     started, checked_at = time.monotonic(), dt.datetime.now(dt.UTC)
     with psycopg.connect(dsn) as conn:
         exists = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0]
@@ -412,17 +408,17 @@ def _outside_plan(
 ) -> tuple[int, list[Difference]]:
     """Rows of the target that no planned chunk selects: (count, the first max_diffs keys)."""
     all_keys = [*KEY_PREFIX, *keys]
-    split, date = _q(category.split_col), _q(category.date_col)
+    split, date = sql_ident(category.split_col), sql_ident(category.date_col)
     # Same bounds as Chunk.target_predicate: [day, day + 1) and [split_lo, split_hi), None = unbounded.
     q = f"""
-        SELECT {", ".join("t." + _q(k) for k in all_keys)}, count(*) OVER ()
+        SELECT {", ".join("t." + sql_ident(k) for k in all_keys)}, count(*) OVER ()
           FROM {table} t
          WHERE NOT EXISTS (
                SELECT 1
                  FROM unnest(%s::text[], %s::text[], %s::date[], %s::bigint[], %s::bigint[]) AS p(s, d, day, lo, hi)
                 WHERE p.s = t.server_name AND p.d = t.database_name AND p.day = CAST(t.{date} AS date)
                   AND (p.lo IS NULL OR t.{split} >= p.lo) AND (p.hi IS NULL OR t.{split} < p.hi))
-         ORDER BY {", ".join("t." + _q(k) for k in all_keys)}
+         ORDER BY {", ".join("t." + sql_ident(k) for k in all_keys)}
          LIMIT %s
     """
     rows = pg.execute(
