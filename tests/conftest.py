@@ -47,3 +47,24 @@ def estate(tmp_path_factory: pytest.TempPathFactory):  # -> EstateInfo
         yield info
     finally:
         est.down()
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL 15 server of its own on 127.0.0.1 (no estate), for tests that need only PostgreSQL.
+
+    The DSN names no database: append "/postgres" or a database of the test's own.
+    """
+    import secrets
+
+    from dbshift.estate.postgres import SUPERUSER, PostgresServer
+
+    server = PostgresServer(tmp_path_factory.mktemp("postgres"))
+    password = secrets.token_urlsafe(16)
+    server.init(password)
+    port = process.free_port()
+    pid = server.start(port)
+    try:
+        yield f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{port}"
+    finally:
+        PostgresServer.stop(pid)

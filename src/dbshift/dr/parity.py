@@ -21,6 +21,7 @@ CHECKS = {
     "backup_retention": "backup retention at least the source's",
     "bucket_tls_only": "bucket policy denies requests without TLS (aws:SecureTransport false)",
     "bucket_public_access_block": "all four S3 Block Public Access settings on",
+    "transit_encryption": "in-transit encryption (TLS) at least as on the source",
 }
 
 

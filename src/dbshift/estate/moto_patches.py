@@ -558,7 +558,20 @@ _PATCHES: tuple[Callable[[], None], ...] = (
 )
 
 
+# Per-runbook patch modules, each with its own apply() (kept apart so each stays small).
+_MODULES = (
+    "dbshift.estate.moto_patches_rds_dr",
+    "dbshift.estate.moto_patches_aurora_dr",
+    "dbshift.estate.moto_patches_redshift_dr",
+    "dbshift.estate.moto_patches_elasticache_dr",
+)
+
+
 def apply() -> None:
     """Install every patch. Idempotent."""
+    import importlib
+
     for patch in _PATCHES:
         patch()
+    for name in _MODULES:
+        importlib.import_module(name).apply()

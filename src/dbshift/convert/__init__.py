@@ -1,0 +1,1 @@
+"""Schema conversion T-SQL → PostgreSQL: read sources, convert each object, verify it on PostgreSQL, report."""
