@@ -275,6 +275,16 @@ endpoint:
   returned: success
   type: str
   sample: sales-db-dr.abcdefghijkl.us-west-2.rds.amazonaws.com
+port:
+  description: Its endpoint port.
+  returned: success
+  type: int
+  sample: 5432
+engine:
+  description: Its database engine.
+  returned: success
+  type: str
+  sample: postgres
 storage_encrypted:
   description: Whether its storage is encrypted.
   returned: success

@@ -77,6 +77,8 @@ def playbook(run_ansible: RunAnsible, inventory: Path, tmp_path: Path, endpoint:
                 "dr_rds_poll_interval": 0.2,
                 "dr_rds_wait_timeout": 120,
                 "dr_rds_api_timeout": 3,
+                # The playbook ends with dr_verify; these instances have no CloudWatch alarm (tested there).
+                "dr_verify_waive": ["monitoring"],
                 **variables,
             }
         )
@@ -236,7 +238,9 @@ def test_parity_fails_a_public_target_unless_waived(run_ansible, inventory, tmp_
     assert "parity waived: publicly_accessible" in waived.stdout
 
 
-# ------------------------------------------------------------------------------------------ docs and spec
+# ------------------------------------------------------------------------------------------ module and role
+# (That the doc renders and matches ARGUMENT_SPEC, the role's defaults and variables, the playbook's syntax:
+# tests/ansible/test_module_and_role_docs.py.)
 
 
 def load_module() -> ModuleType:
@@ -255,52 +259,18 @@ def load_module() -> ModuleType:
     return mod
 
 
-def test_ansible_doc_matches_the_argument_spec(run_ansible: RunAnsible) -> None:
-    text = run_ansible("ansible-doc", "dr_rds")
-    assert text.rc == 0, text.output
-    for section in ("OPTIONS", "EXAMPLES:", "RETURN VALUES:", "ATTRIBUTES:"):
-        assert section in text.stdout, section
-    run = run_ansible("ansible-doc", "--json", "dr_rds")
-    assert run.rc == 0, run.output
-    doc = json.loads(run.stdout)["dr_rds"]["doc"]
+def test_module_spec_names_and_return_match_the_library() -> None:
     mod = load_module()
-    spec = mod.ARGUMENT_SPEC
-    assert set(doc["options"]) == set(spec)
-    for option, arg in spec.items():
-        documented = doc["options"][option]
-        assert documented["type"] == arg["type"], option
-        assert bool(documented.get("required", False)) == bool(arg.get("required", False)), option
-        assert documented.get("default") == arg.get("default"), option
-        assert documented.get("choices") == arg.get("choices"), option
-        assert documented.get("elements") == arg.get("elements"), option
-        if arg.get("no_log"):
-            assert "Never logged" in " ".join(documented["description"]), f"{option} is no_log; say so"
-    assert doc["attributes"]["check_mode"]["support"] == "full"
     # Every name the module offers is one parity knows (transit_encryption is ElastiCache's, not RDS's).
     assert set(mod.PARITY_NAMES) <= set(parity.CHECKS)
     assert set(parity.CHECKS) - set(mod.PARITY_NAMES) == {"transit_encryption"}
-    required = {k for k, v in spec.items() if v.get("required")}
-    for task in yaml.safe_load(mod.EXAMPLES):
-        args = task["dr_rds"]
-        assert set(args) <= set(spec) and required <= set(args), task["name"]
     returned = yaml.safe_load(mod.RETURN)
     assert set(runbook.EMPTY_RESULT) <= set(returned)
     assert set(rds.DrResult.__dataclass_fields__) <= set(returned)
 
 
-def test_role_defaults_match_argument_specs_and_the_playbook_parses(run_ansible: RunAnsible) -> None:
+def test_role_uses_every_option() -> None:
     role = REPO / "roles" / "dr_rds"
     options = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
-    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
-    for name, value in defaults.items():
-        assert name in options, f"{name} has a default but no argument spec"
-        assert options[name].get("default") == value, name
-    used = set(re.findall(r"\bdr_rds_[a-z_]+\b", (role / "tasks" / "main.yml").read_text())) - {"dr_rds_result"}
-    assert used <= set(options), sorted(used - set(options))
+    used = set(re.findall(r"\bdr_rds_[a-z_]+\b", (role / "tasks" / "main.yml").read_text()))
     assert set(options) - {"dbshift_aws_endpoint_url"} <= used, sorted(set(options) - used)
-    doc = run_ansible("ansible-doc", "-t", "role", "-r", "roles", "dr_rds")
-    assert doc.rc == 0 and "dr_rds_parity_waive" in doc.stdout, doc.output
-    syntax = run_ansible(
-        "ansible-playbook", "--syntax-check", "-i", "inventories/local/hosts.yml", "playbooks/dr_rds.yml"
-    )
-    assert syntax.rc == 0, syntax.output

@@ -86,6 +86,8 @@ class DrResult:
     storage_encrypted: bool
     kms_key_id: str | None
     source: str
+    port: int | None = None
+    engine: str | None = None
     snapshot_copy_id: str | None = None
     restore_time: str | None = None
     # Options of the source's option group the target's lacks (SQL Server/Oracle groups are not copied).
@@ -179,6 +181,8 @@ def _result(option: str, region: str, inst: dict[str, Any], changed: bool, sourc
         storage_encrypted=bool(inst.get("StorageEncrypted")),
         kms_key_id=inst.get("KmsKeyId"),
         source=source,
+        port=(inst.get("Endpoint") or {}).get("Port"),
+        engine=inst.get("Engine"),
         **more,
     )
 

@@ -20,6 +20,8 @@ EMPTY_RESULT = {
     "instance_arn": None,
     "status": None,
     "endpoint": None,
+    "port": None,
+    "engine": None,
     "storage_encrypted": None,
     "kms_key_id": None,
     "source": None,
@@ -59,13 +61,16 @@ def earlier_result(clients: Clients, p: dict) -> tuple[str, str] | None:
     return None
 
 
-def database_answers(dsn: str | None) -> bool:
+def database_answers(dsn: str | None, database: str | None = None) -> bool:
+    """Does the source database answer? Probed in `database` (the one option D dumps): a server DSN names no
+    database, and libpq would then try the database named after the user, which need not exist."""
     if not dsn:
         return False
     try:
         import psycopg
+        from psycopg.conninfo import make_conninfo
 
-        with psycopg.connect(dsn, connect_timeout=5):
+        with psycopg.connect(make_conninfo(dsn, dbname=database) if database else dsn, connect_timeout=5):
             return True
     except Exception:  # any failure to connect means "does not answer" for the choice
         return False
@@ -87,7 +92,7 @@ def decide(clients: Clients, p: dict) -> tuple[str, list[str], dict]:
         clients,
         choose.Source(p["source_region"], p["source_instance_id"], arn=p["source_arn"]),
         p["target_region"],
-        lambda: database_answers(p["source_dsn"]),
+        lambda: database_answers(p["source_dsn"], p["database"]),
         snapshot_max_age=timedelta(hours=p["snapshot_max_age_hours"]),
         infeasible=set(p["infeasible_options"]),
         api_timeout=p["api_timeout"],
@@ -155,6 +160,8 @@ def describe_result(target, inst: dict) -> dict:
         "instance_arn": inst.get("DBInstanceArn"),
         "status": inst.get("DBInstanceStatus"),
         "endpoint": (inst.get("Endpoint") or {}).get("Address"),
+        "port": (inst.get("Endpoint") or {}).get("Port"),
+        "engine": inst.get("Engine"),
         "storage_encrypted": bool(inst.get("StorageEncrypted")),
         "kms_key_id": inst.get("KmsKeyId"),
         "steps": ["exists"],
