@@ -179,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_migrate(sub)
 
+    from dbshift.convert.command import add_parser as add_convert
+
+    add_convert(sub)
+
     s3 = sub.add_parser("s3", help="S3 objects (envelope-encrypted ones are decrypted on the way)")
     s3_sub = s3.add_subparsers(dest="s3_command", required=True)
     get = s3_sub.add_parser("get", help="download one object into a directory; prints the written path")
