@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import secrets
 import statistics
 import sys
 import tempfile
@@ -46,19 +45,10 @@ def postgres(dsn: str | None) -> Iterator[str]:
     if dsn:
         yield dsn
         return
-    from dbshift.estate import process
-    from dbshift.estate.postgres import SUPERUSER, PostgresServer
+    from dbshift.estate.postgres import temporary_server
 
-    with tempfile.TemporaryDirectory(prefix="dbshift-bench-convert-") as tmp:
-        server = PostgresServer(Path(tmp))
-        password = secrets.token_urlsafe(16)
-        server.init(password)
-        port = process.free_port()
-        pid = server.start(port)
-        try:
-            yield f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{port}"
-        finally:
-            PostgresServer.stop(pid)
+    with tempfile.TemporaryDirectory(prefix="dbshift-bench-convert-") as tmp, temporary_server(Path(tmp)) as started:
+        yield started
 
 
 def timed(convert: Callable[[list[SourceObject]], list[Converted]], objects: list[SourceObject], rounds: int):

@@ -55,16 +55,7 @@ def postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     The DSN names no database: append "/postgres" or a database of the test's own.
     """
-    import secrets
+    from dbshift.estate.postgres import temporary_server
 
-    from dbshift.estate.postgres import SUPERUSER, PostgresServer
-
-    server = PostgresServer(tmp_path_factory.mktemp("postgres"))
-    password = secrets.token_urlsafe(16)
-    server.init(password)
-    port = process.free_port()
-    pid = server.start(port)
-    try:
-        yield f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{port}"
-    finally:
-        PostgresServer.stop(pid)
+    with temporary_server(tmp_path_factory.mktemp("postgres")) as dsn:
+        yield dsn

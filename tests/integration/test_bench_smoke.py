@@ -41,3 +41,17 @@ def test_migrate_bench_runs_and_prints_every_ratio() -> None:
     # The bench refuses to print ratios for a run whose validation found differences.
     for label in ("import / (a) = ", "end to end / (a) = ", "end to end / (b) = "):
         assert label in run.stdout, run.stdout
+
+
+def test_convert_bench_runs_and_prints_both_converters(postgres_dsn: str) -> None:
+    bench = BENCH.parent / "convert.py"
+    run = subprocess.run(
+        [sys.executable, str(bench), "--rounds", "1", "--dsn", postgres_dsn + "/postgres"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    for label in ("verified rate: dbshift ", "dbshift / sqlglot verified objects = ", "objects/s = "):
+        assert label in run.stdout, run.stdout

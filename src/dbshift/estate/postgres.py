@@ -14,6 +14,8 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,3 +171,21 @@ def ensure_database(dsn_without_db: str, name: str = DATABASE) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')
+
+
+@contextmanager
+def temporary_server(root: Path) -> Iterator[str]:
+    """A PostgreSQL server of its own under `root` on a free port, stopped on exit; yields its DSN without a
+    database (append "/postgres" or a database of the caller's). For tests and benches that need PostgreSQL only.
+    """
+    import secrets
+
+    server = PostgresServer(root)
+    password = secrets.token_urlsafe(16)
+    server.init(password)
+    port = process.free_port()
+    pid = server.start(port)
+    try:
+        yield f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{port}"
+    finally:
+        PostgresServer.stop(pid)
