@@ -312,10 +312,7 @@ message:
   sample: a completed run exists for this configuration and these stages; nothing started
 """
 
-import traceback  # noqa: E402
-
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.dbshift_import import fail_without_dbshift  # noqa: E402
+from ansible.module_utils.dbshift_import import DbshiftImport, run_and_exit  # noqa: E402
 
 STAGE_CHOICES = ["all", "export", "transform", "import", "finish", "validate"]
 ARGUMENT_SPEC = {
@@ -353,15 +350,11 @@ ARGUMENT_SPEC = {
     "region": {"type": "str"},
 }
 
-try:
+DBSHIFT = DbshiftImport()
+with DBSHIFT:
     from dbshift.aws import AwsConfig
     from dbshift.datamove import launch
     from dbshift.datamove.config import Secret
-    from dbshift.errors import DbshiftError
-
-    DBSHIFT_IMPORT_ERROR = None
-except ImportError:
-    DBSHIFT_IMPORT_ERROR = traceback.format_exc()
 
 
 def request(p: dict, aws: AwsConfig) -> launch.LaunchRequest:
@@ -408,10 +401,8 @@ def request(p: dict, aws: AwsConfig) -> launch.LaunchRequest:
 
 
 def main() -> None:
-    if DBSHIFT_IMPORT_ERROR is not None:
-        fail_without_dbshift(DBSHIFT_IMPORT_ERROR)
-    module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC,
+    module = DBSHIFT.module(
+        ARGUMENT_SPEC,
         supports_check_mode=True,
         mutually_exclusive=[("migration", "config_file", "migration_parameter")],
         required_one_of=[("migration", "config_file", "migration_parameter")],
@@ -419,17 +410,11 @@ def main() -> None:
     )
     p = module.params
     aws = AwsConfig(region=p["region"], endpoint_url=p["endpoint_url"])
-    try:
-        result = launch.launch(request(p, aws), check_mode=module.check_mode)
-    except DbshiftError as err:
-        # dbshift's messages name the input and the fix, and never carry a secret.
-        module.fail_json(msg=f"data migration ({p['engine']}): {err}")
-    except Exception as err:
-        # Transport failures (PostgreSQL, TDS, AWS credentials) carry their cause in the type name.
-        module.fail_json(
-            msg=f"data migration ({p['engine']}): {type(err).__name__}: {err}", exception=traceback.format_exc()
-        )
-    module.exit_json(**result.to_dict())
+    run_and_exit(
+        module,
+        lambda: launch.launch(request(p, aws), check_mode=module.check_mode).to_dict(),
+        f"data migration ({p['engine']})",
+    )
 
 
 if __name__ == "__main__":

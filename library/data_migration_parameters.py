@@ -137,10 +137,7 @@ parameters:
   sample: [{"name": "/dbshift/netperf/migration", "type": "SecureString", "changed": true, "created": false}]
 """
 
-import traceback  # noqa: E402
-
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.dbshift_import import fail_without_dbshift  # noqa: E402
+from ansible.module_utils.dbshift_import import DbshiftImport  # noqa: E402
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},
@@ -155,20 +152,15 @@ ARGUMENT_SPEC = {
     "region": {"type": "str"},
 }
 
-try:
+DBSHIFT = DbshiftImport()
+with DBSHIFT:
     from dbshift.aws import AwsConfig
     from dbshift.datamove.launch import parameter_names, put_parameters
     from dbshift.errors import DbshiftError
 
-    DBSHIFT_IMPORT_ERROR = None
-except ImportError:
-    DBSHIFT_IMPORT_ERROR = traceback.format_exc()
-
 
 def main() -> None:
-    if DBSHIFT_IMPORT_ERROR is not None:
-        fail_without_dbshift(DBSHIFT_IMPORT_ERROR)
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = DBSHIFT.module(ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     if p["name"]:
         default_migration, default_mappings = parameter_names(p["name"])

@@ -183,10 +183,7 @@ change_status:
   sample: INSYNC
 """
 
-import traceback  # noqa: E402
-
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.dbshift_import import fail_without_dbshift  # noqa: E402
+from ansible.module_utils.dbshift_import import DbshiftImport, run_and_exit, run_or_fail  # noqa: E402
 
 RECOVERED_SPEC = {
     "service": {"type": "str", "required": True, "choices": ["rds", "aurora", "redshift", "elasticache"]},
@@ -205,30 +202,22 @@ ARGUMENT_SPEC = {
     "poll_interval": {"type": "float", "default": 5.0},
     "endpoint_url": {"type": "str"},
 }
-try:
+DBSHIFT = DbshiftImport()
+with DBSHIFT:
+    from dbshift.ansible_support import check_positive
     from dbshift.aws import AwsConfig
     from dbshift.dr import Clients
     from dbshift.dr.cutover import Recovered, cutover
-    from dbshift.errors import DbshiftError
-
-    DBSHIFT_IMPORT_ERROR = None
-except ImportError:
-    DBSHIFT_IMPORT_ERROR = traceback.format_exc()
 
 
 def main() -> None:
-    if DBSHIFT_IMPORT_ERROR is not None:
-        fail_without_dbshift(DBSHIFT_IMPORT_ERROR)
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = DBSHIFT.module(ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
-    for name in ("wait_timeout", "poll_interval"):
-        if p[name] <= 0:
-            module.fail_json(msg=f"{name} must be a positive number, got {p[name]}; set {name} to a value above 0.")
-    what = "dr_cutover"
-    try:
-        recovered = Recovered.from_dict(p["recovered"])
-        what = f"dr_cutover {recovered.label}"
-        result = cutover(
+    check_positive(module, **{n: p[n] for n in ("wait_timeout", "poll_interval")})
+    recovered = run_or_fail(module, lambda: Recovered.from_dict(p["recovered"]), "dr_cutover")
+    run_and_exit(
+        module,
+        lambda: cutover(
             Clients(AwsConfig(endpoint_url=p["endpoint_url"])),
             recovered,
             p["zone_id"],
@@ -237,12 +226,9 @@ def main() -> None:
             check_mode=module.check_mode,
             wait_timeout=p["wait_timeout"],
             poll=p["poll_interval"],
-        )
-    except DbshiftError as err:
-        module.fail_json(msg=f"{what}: {err}")
-    except Exception as err:
-        module.fail_json(msg=f"{what}: {type(err).__name__}: {err}", exception=traceback.format_exc())
-    module.exit_json(**result.to_dict())
+        ).to_dict(),
+        f"dr_cutover {recovered.label}",
+    )
 
 
 if __name__ == "__main__":

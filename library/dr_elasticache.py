@@ -310,10 +310,7 @@ parity_waived:
   sample: ["backup_retention: sessions-dr keeps backups 1 days, source 7"]
 """
 
-import traceback  # noqa: E402
-
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.dbshift_import import fail_without_dbshift  # noqa: E402
+from ansible.module_utils.dbshift_import import DbshiftImport, run_and_exit  # noqa: E402
 
 METHODS = ["auto", "global_failover", "backup_seed"]
 # The parity.CHECKS names that apply to ElastiCache (a test keeps them in parity.CHECKS); static so the spec
@@ -350,40 +347,21 @@ ARGUMENT_SPEC = {
     "poll_interval": {"type": "float", "default": 30.0},
     "endpoint_url": {"type": "str"},
 }
-try:
+DBSHIFT = DbshiftImport()
+with DBSHIFT:
+    from dbshift.ansible_support import check_positive
     from dbshift.dr.elasticache_runbook import run_runbook
-    from dbshift.errors import DbshiftError
-
-    DBSHIFT_IMPORT_ERROR = None
-except ImportError:
-    DBSHIFT_IMPORT_ERROR = traceback.format_exc()
 
 
 def main() -> None:
-    if DBSHIFT_IMPORT_ERROR is not None:
-        fail_without_dbshift(DBSHIFT_IMPORT_ERROR)
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = DBSHIFT.module(ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
-    for name in ("wait_timeout", "poll_interval", "api_timeout", "num_cache_clusters"):
-        if p[name] <= 0:
-            module.fail_json(msg=f"{name} must be a positive number, got {p[name]}; set {name} to a value above 0.")
+    check_positive(module, **{n: p[n] for n in ("wait_timeout", "poll_interval", "api_timeout", "num_cache_clusters")})
     if p["snapshot_retention_days"] < 0:
         module.fail_json(msg="snapshot_retention_days must be 0 or more; set it to the days of backups to keep.")
     what = f"dr_elasticache {p['source_region']}/{p['source_replication_group_id']} → {p['target_region']}"
     method = p["method"]
-    try:
-        result = run_runbook(p, module.check_mode)
-    except DbshiftError as err:
-        # dbshift's messages name the resource, its state and the fix, and never carry a secret.
-        module.fail_json(msg=f"{what} ({method}): {err}", method=method, reasons=[])
-    except Exception as err:
-        module.fail_json(
-            msg=f"{what} ({method}): {type(err).__name__}: {err}",
-            method=method,
-            reasons=[],
-            exception=traceback.format_exc(),
-        )
-    module.exit_json(**result)
+    run_and_exit(module, lambda: run_runbook(p, module.check_mode), f"{what} ({method})", method=method, reasons=[])
 
 
 if __name__ == "__main__":

@@ -299,10 +299,7 @@ parity_waived:
   sample: ["multi_az: source is Multi-AZ, analytics-dr is Single-AZ"]
 """
 
-import traceback  # noqa: E402
-
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.dbshift_import import fail_without_dbshift  # noqa: E402
+from ansible.module_utils.dbshift_import import DbshiftImport, run_and_exit  # noqa: E402
 
 ACTIONS = ["enable_copy", "snapshot", "relocate", "restore"]
 # The parity.CHECKS names that apply to Redshift (a test keeps them in parity.CHECKS).
@@ -333,32 +330,18 @@ ARGUMENT_SPEC = {
     "poll_interval": {"type": "float", "default": 30.0},
     "endpoint_url": {"type": "str"},
 }
-try:
+DBSHIFT = DbshiftImport()
+with DBSHIFT:
+    from dbshift.ansible_support import check_positive
     from dbshift.dr.redshift_runbook import run_runbook
-    from dbshift.errors import DbshiftError
-
-    DBSHIFT_IMPORT_ERROR = None
-except ImportError:
-    DBSHIFT_IMPORT_ERROR = traceback.format_exc()
 
 
 def main() -> None:
-    if DBSHIFT_IMPORT_ERROR is not None:
-        fail_without_dbshift(DBSHIFT_IMPORT_ERROR)
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = DBSHIFT.module(ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
-    for name in ("wait_timeout", "poll_interval", "api_timeout"):
-        if p[name] <= 0:
-            module.fail_json(msg=f"{name} must be a positive number, got {p[name]}; set {name} to a value above 0.")
+    check_positive(module, **{n: p[n] for n in ("wait_timeout", "poll_interval", "api_timeout")})
     what = f"dr_redshift {p['source_region']}/{p['source_cluster_id']} ({', '.join(p['actions'])})"
-    try:
-        result = run_runbook(p, module.check_mode)
-    except DbshiftError as err:
-        # dbshift's messages name the resource, its state and the fix, and never carry a secret.
-        module.fail_json(msg=f"{what}: {err}")
-    except Exception as err:
-        module.fail_json(msg=f"{what}: {type(err).__name__}: {err}", exception=traceback.format_exc())
-    module.exit_json(**result)
+    run_and_exit(module, lambda: run_runbook(p, module.check_mode), what)
 
 
 if __name__ == "__main__":

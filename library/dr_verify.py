@@ -194,10 +194,7 @@ not_checked:
   sample: [connectivity, newest_record]
 """
 
-import traceback  # noqa: E402
-
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.dbshift_import import fail_without_dbshift  # noqa: E402
+from ansible.module_utils.dbshift_import import DbshiftImport, run_or_fail  # noqa: E402
 
 CHECK_NAMES = ["connectivity", "newest_record", "backups", "monitoring"]  # dbshift.dr.verify.CHECKS (a test)
 RECOVERED_SPEC = {
@@ -222,27 +219,20 @@ ARGUMENT_SPEC = {
     "waive": {"type": "list", "elements": "str", "default": [], "choices": CHECK_NAMES},
     "endpoint_url": {"type": "str"},
 }
-try:
+DBSHIFT = DbshiftImport()
+with DBSHIFT:
     from dbshift.aws import AwsConfig
     from dbshift.dr import Clients
     from dbshift.dr.cutover import Recovered
-    from dbshift.dr.verify import VerifyOptions, verify
-    from dbshift.errors import DbshiftError
-
-    DBSHIFT_IMPORT_ERROR = None
-except ImportError:
-    DBSHIFT_IMPORT_ERROR = traceback.format_exc()
+    from dbshift.dr.verify import VerifyOptions, VerifyReport, verify
 
 
 def main() -> None:
-    if DBSHIFT_IMPORT_ERROR is not None:
-        fail_without_dbshift(DBSHIFT_IMPORT_ERROR)
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = DBSHIFT.module(ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
-    what = "dr_verify"
-    try:
-        recovered = Recovered.from_dict(p["recovered"])
-        what = f"dr_verify {recovered.label}"
+    recovered = run_or_fail(module, lambda: Recovered.from_dict(p["recovered"]), "dr_verify", findings=[])
+
+    def run() -> VerifyReport:
         opts = VerifyOptions(
             target_dsn=p["target_dsn"] or None,
             source_dsn=p["source_dsn"] or None,
@@ -255,12 +245,9 @@ def main() -> None:
             query_timeout=p["query_timeout"],
             waive=frozenset(p["waive"]),
         )
-        report = verify(Clients(AwsConfig(endpoint_url=p["endpoint_url"])), recovered, opts, module.check_mode)
-    except DbshiftError as err:
-        # dbshift's messages name the resource and the fix, and never carry a DSN or a password.
-        module.fail_json(msg=f"{what}: {err}", findings=[])
-    except Exception as err:
-        module.fail_json(msg=f"{what}: {type(err).__name__}: {err}", findings=[], exception=traceback.format_exc())
+        return verify(Clients(AwsConfig(endpoint_url=p["endpoint_url"])), recovered, opts, module.check_mode)
+
+    report = run_or_fail(module, run, f"dr_verify {recovered.label}", findings=[])
     result = report.to_dict()
     if report.failures:
         module.fail_json(msg=report.failure_message(), **result)

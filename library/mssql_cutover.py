@@ -69,28 +69,21 @@ state:
   sample: ONLINE
 """
 
-import traceback  # noqa: E402
+from ansible.module_utils.dbshift_import import DbshiftImport  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.dbshift_import import fail_without_dbshift  # noqa: E402
-
-try:
+DBSHIFT = DbshiftImport()
+with DBSHIFT:
     from dbshift.ansible_support import argument_spec, database_state, run_step
     from dbshift.fallforward.cutover import cutover
 
-    DBSHIFT_IMPORT_ERROR = None
     ARGUMENT_SPEC = argument_spec(
         target_database={"type": "str", "required": True},
         confirm_cutover={"type": "bool", "default": False},
     )
-except ImportError:
-    DBSHIFT_IMPORT_ERROR = traceback.format_exc()
 
 
 def main() -> None:
-    if DBSHIFT_IMPORT_ERROR is not None:
-        fail_without_dbshift(DBSHIFT_IMPORT_ERROR)
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = DBSHIFT.module(lambda: ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     db = p["target_database"]
     if not p["confirm_cutover"]:

@@ -110,16 +110,13 @@ host_path:
   sample: D:\dbshift\SalesDb_ff\SalesDb.full.bak
 """
 
-import traceback  # noqa: E402
+from ansible.module_utils.dbshift_import import DbshiftImport  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.dbshift_import import fail_without_dbshift  # noqa: E402
-
-try:
+DBSHIFT = DbshiftImport()
+with DBSHIFT:
     from dbshift.ansible_support import argument_spec, database_state, run_step
     from dbshift.fallforward.full_restore import ensure_restoring
 
-    DBSHIFT_IMPORT_ERROR = None
     ARGUMENT_SPEC = argument_spec(
         backup_s3_url={"type": "str", "required": True},
         target_database={"type": "str", "required": True},
@@ -127,14 +124,10 @@ try:
         move={"type": "dict"},
         replace={"type": "bool", "default": False},
     )
-except ImportError:
-    DBSHIFT_IMPORT_ERROR = traceback.format_exc()
 
 
 def main() -> None:
-    if DBSHIFT_IMPORT_ERROR is not None:
-        fail_without_dbshift(DBSHIFT_IMPORT_ERROR)
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = DBSHIFT.module(lambda: ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     db = p["target_database"]
     move = {str(k): str(v) for k, v in (p["move"] or {}).items()} or None

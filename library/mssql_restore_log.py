@@ -95,29 +95,22 @@ lsn_reached:
   sample: 36000000020800001
 """
 
-import traceback  # noqa: E402
+from ansible.module_utils.dbshift_import import DbshiftImport  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.dbshift_import import fail_without_dbshift  # noqa: E402
-
-try:
+DBSHIFT = DbshiftImport()
+with DBSHIFT:
     from dbshift.ansible_support import argument_spec, check_positive, redo_start_lsn, run_step
     from dbshift.fallforward.sync import restore_logs
 
-    DBSHIFT_IMPORT_ERROR = None
     ARGUMENT_SPEC = argument_spec(
         target_database={"type": "str", "required": True},
         files={"type": "list", "elements": "str", "required": True},
         batch_size={"type": "int", "default": 20},
     )
-except ImportError:
-    DBSHIFT_IMPORT_ERROR = traceback.format_exc()
 
 
 def main() -> None:
-    if DBSHIFT_IMPORT_ERROR is not None:
-        fail_without_dbshift(DBSHIFT_IMPORT_ERROR)
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = DBSHIFT.module(lambda: ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     db = p["target_database"]
     check_positive(module, batch_size=p["batch_size"])

@@ -107,16 +107,13 @@ lifecycle:
   sample: SUCCESS
 """
 
-import traceback  # noqa: E402
+from ansible.module_utils.dbshift_import import DbshiftImport  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.dbshift_import import fail_without_dbshift  # noqa: E402
-
-try:
+DBSHIFT = DbshiftImport()
+with DBSHIFT:
     from dbshift.ansible_support import WAIT_ARGUMENT_SPEC, argument_spec, check_positive, run_step
     from dbshift.fallforward.rds import native_backup
 
-    DBSHIFT_IMPORT_ERROR = None
     ARGUMENT_SPEC = argument_spec(
         WAIT_ARGUMENT_SPEC,
         source_database={"type": "str", "required": True},
@@ -124,14 +121,10 @@ try:
         kms_key_arn={"type": "str"},
         overwrite={"type": "bool", "default": False},
     )
-except ImportError:
-    DBSHIFT_IMPORT_ERROR = traceback.format_exc()
 
 
 def main() -> None:
-    if DBSHIFT_IMPORT_ERROR is not None:
-        fail_without_dbshift(DBSHIFT_IMPORT_ERROR)
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = DBSHIFT.module(lambda: ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     check_positive(module, task_timeout=p["task_timeout"], poll_interval=p["poll_interval"])
     run_step(

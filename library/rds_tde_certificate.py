@@ -125,16 +125,13 @@ thumbprint:
   sample: "0x5C1E7E0F3A8B9D2C4E6F8A0B1C3D5E7F9A1B3C5D"
 """
 
-import traceback  # noqa: E402
+from ansible.module_utils.dbshift_import import DbshiftImport  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.dbshift_import import fail_without_dbshift  # noqa: E402
-
-try:
+DBSHIFT = DbshiftImport()
+with DBSHIFT:
     from dbshift.ansible_support import WAIT_ARGUMENT_SPEC, argument_spec, check_positive, run_step
     from dbshift.fallforward.certificate import ensure_tde_certificate
 
-    DBSHIFT_IMPORT_ERROR = None
     ARGUMENT_SPEC = argument_spec(
         WAIT_ARGUMENT_SPEC,
         source_database={"type": "str", "required": True},
@@ -143,14 +140,10 @@ try:
         host_dir={"type": "str", "required": True},
         master_key_password={"type": "str", "no_log": True},
     )
-except ImportError:
-    DBSHIFT_IMPORT_ERROR = traceback.format_exc()
 
 
 def main() -> None:
-    if DBSHIFT_IMPORT_ERROR is not None:
-        fail_without_dbshift(DBSHIFT_IMPORT_ERROR)
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = DBSHIFT.module(lambda: ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     check_positive(module, task_timeout=p["task_timeout"], poll_interval=p["poll_interval"])
     run_step(

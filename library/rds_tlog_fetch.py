@@ -87,16 +87,13 @@ files:
   sample: ['D:\dbshift\SalesDb_ff\tlogs\db-ABCDEFGHIJKL.0a1b2c3d.12.2026-11-20-10-05-00.trn.out']
 """
 
-import traceback  # noqa: E402
+from ansible.module_utils.dbshift_import import DbshiftImport  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.dbshift_import import fail_without_dbshift  # noqa: E402
-
-try:
+DBSHIFT = DbshiftImport()
+with DBSHIFT:
     from dbshift.ansible_support import argument_spec, check_positive, run_step
     from dbshift.fallforward.sync import tlog_fetch
 
-    DBSHIFT_IMPORT_ERROR = None
     ARGUMENT_SPEC = argument_spec(
         s3_prefix={"type": "str", "required": True},
         start_seq={"type": "int", "required": True},
@@ -104,14 +101,10 @@ try:
         host_dir={"type": "str", "required": True},
         parallel={"type": "int", "default": 4},
     )
-except ImportError:
-    DBSHIFT_IMPORT_ERROR = traceback.format_exc()
 
 
 def main() -> None:
-    if DBSHIFT_IMPORT_ERROR is not None:
-        fail_without_dbshift(DBSHIFT_IMPORT_ERROR)
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = DBSHIFT.module(lambda: ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     check_positive(module, parallel=p["parallel"])
     if p["end_seq"] is not None and p["end_seq"] < p["start_seq"]:

@@ -148,10 +148,7 @@ applied_objects:
   sample: 12
 """
 
-import traceback  # noqa: E402
-
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.dbshift_import import fail_without_dbshift  # noqa: E402
+from ansible.module_utils.dbshift_import import DbshiftImport, run_or_fail  # noqa: E402
 
 ARGUMENT_SPEC = {
     "source": {"type": "str", "required": True},
@@ -163,28 +160,15 @@ ARGUMENT_SPEC = {
     "target_dsn": {"type": "str", "no_log": True},
     "strict": {"type": "bool", "default": False},
 }
-try:
+DBSHIFT = DbshiftImport()
+with DBSHIFT:
     from dbshift.convert.assessment import assess
-    from dbshift.errors import DbshiftError
-
-    DBSHIFT_IMPORT_ERROR = None
-except ImportError:
-    DBSHIFT_IMPORT_ERROR = traceback.format_exc()
 
 
 def main() -> None:
-    if DBSHIFT_IMPORT_ERROR is not None:
-        fail_without_dbshift(DBSHIFT_IMPORT_ERROR)
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = DBSHIFT.module(ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
-    try:
-        result = assess(p, module.check_mode)
-    except DbshiftError as err:
-        module.fail_json(msg=f"schema assessment of {p['source']}: {err}")
-    except Exception as err:
-        module.fail_json(
-            msg=f"schema assessment of {p['source']}: {type(err).__name__}: {err}", exception=traceback.format_exc()
-        )
+    result = run_or_fail(module, lambda: assess(p, module.check_mode), f"schema assessment of {p['source']}")
     if p["strict"] and result["needs_work"]:
         module.fail_json(
             msg=f"{result['needs_work']} schema object(s) need work (strict): see {result['report_html']}", **result

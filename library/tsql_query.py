@@ -224,15 +224,13 @@ import traceback  # noqa: E402
 from typing import Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+from ansible.module_utils.dbshift_import import DbshiftImport  # noqa: E402
 
-try:
+DBSHIFT = DbshiftImport()
+with DBSHIFT:
     from dbshift.errors import DbshiftError
     from dbshift.tsql import SqlError
     from dbshift.tsql.connect import session_from_params
-
-    DBSHIFT_IMPORT_ERROR = None
-except ImportError:
-    DBSHIFT_IMPORT_ERROR = traceback.format_exc()
 
 # Kept at module level so tests can compare it with DOCUMENTATION.
 ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
@@ -284,12 +282,12 @@ def main() -> None:
         required_together=[("sql_username", "sql_password")],
         supports_check_mode=True,
     )
-    if DBSHIFT_IMPORT_ERROR is not None:
+    if DBSHIFT.error is not None:
         module.fail_json(
             msg=missing_required_lib("dbshift", reason="to run T-SQL over WinRM")
             + " Run the playbook with the Python environment that has dbshift installed"
             " (ansible_python_interpreter: '{{ ansible_playbook_python }}').",
-            exception=DBSHIFT_IMPORT_ERROR,
+            exception=DBSHIFT.error,
         )
 
     p = module.params

@@ -7,6 +7,7 @@ from conftest.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -68,3 +70,19 @@ def write_estate_inventory(info, directory: Path) -> Path:  # info: EstateInfo
     shutil.copy(REPO / "inventories" / "local" / "hosts.yml", directory / "hosts.yml")
     write_ansible_vars(info, directory / "group_vars" / "all" / "estate.yml", Path(info.root) / "secrets")
     return directory
+
+
+def load_module(name: str) -> ModuleType:
+    """Import library/<name>.py as Ansible would run it, with our module_utils under ansible.module_utils."""
+    if "ansible.module_utils.dbshift_import" not in sys.modules:
+        utils = importlib.util.spec_from_file_location(
+            "ansible.module_utils.dbshift_import", REPO / "module_utils" / "dbshift_import.py"
+        )
+        assert utils and utils.loader
+        sys.modules[utils.name] = importlib.util.module_from_spec(utils)
+        utils.loader.exec_module(sys.modules[utils.name])
+    spec = importlib.util.spec_from_file_location(f"{name}_under_test", REPO / "library" / f"{name}.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

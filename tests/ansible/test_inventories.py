@@ -36,10 +36,3 @@ def test_localhost_runs_modules_with_the_playbook_python(run_ansible: RunAnsible
         hv = hostvars(run_ansible, inventory)
         assert hv["ansible_connection"] == "local"
         assert hv["ansible_python_interpreter"] == "{{ ansible_playbook_python }}"
-
-
-def test_role_argument_spec_defaults_match_role_defaults() -> None:
-    defaults = yaml.safe_load((REPO / "roles" / "smoke" / "defaults" / "main.yml").read_text())
-    for name, value in defaults.items():
-        assert name in OPTIONS, f"{name} has a default but is not declared in meta/argument_specs.yml"
-        assert OPTIONS[name].get("default") == value, name

@@ -1,16 +1,14 @@
 """playbooks/data_migration.yml against the emulated estate with the local engine (inventories/local's
 data_migration.yml: 2 SQL Server emulator sources x 2 databases -> cell_perf_stats): check mode, real run,
-check mode again, real run again; job_mode=fresh reruns. Plus the modules' documentation and the role's spec."""
+check mode again, real run again; job_mode=fresh reruns. Plus the estate inventory giving the role its inputs.
+(Modules' docs, role spec and playbook syntax: tests/ansible/test_module_and_role_docs.py.)"""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import psycopg
 import pytest
@@ -20,25 +18,8 @@ from dm_helpers import source_expected, target_hash
 
 from dbshift.aws import AwsConfig, client
 
-MODULES = ("data_migration", "data_migration_parameters")
 RUN_TASK = "TASK [data_migration : Run the data migration (local)]"
 PARAMS_TASK = "TASK [data_migration : Write the migration and server mappings parameters]"
-
-
-def load_module(name: str) -> ModuleType:
-    """Import library/<name>.py as Ansible would run it, with our module_utils under ansible.module_utils."""
-    if "ansible.module_utils.dbshift_import" not in sys.modules:
-        utils = importlib.util.spec_from_file_location(
-            "ansible.module_utils.dbshift_import", REPO / "module_utils" / "dbshift_import.py"
-        )
-        assert utils and utils.loader
-        sys.modules[utils.name] = importlib.util.module_from_spec(utils)
-        utils.loader.exec_module(sys.modules[utils.name])
-    spec = importlib.util.spec_from_file_location(f"{name}_under_test", REPO / "library" / f"{name}.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def task_status(run: Run, header: str) -> str:
@@ -164,56 +145,7 @@ def test_data_migration_playbook_four_steps_and_fresh(
             assert secret not in run.output
 
 
-# ------------------------------------------------------------------------------------------ docs and spec
-
-
-@pytest.mark.parametrize("name", MODULES)
-def test_ansible_doc_renders_and_matches_the_argument_spec(run_ansible: RunAnsible, name: str) -> None:
-    text = run_ansible("ansible-doc", name)
-    assert text.rc == 0, text.output
-    for section in ("OPTIONS", "EXAMPLES:", "RETURN VALUES:", "ATTRIBUTES:"):
-        assert section in text.stdout, section
-    run = run_ansible("ansible-doc", "--json", name)
-    assert run.rc == 0, run.output
-    doc = json.loads(run.stdout)[name]["doc"]
-    spec = load_module(name).ARGUMENT_SPEC
-    assert set(doc["options"]) == set(spec)
-    for option, arg in spec.items():
-        documented = doc["options"][option]
-        assert documented["type"] == arg["type"], option
-        assert bool(documented.get("required", False)) == bool(arg.get("required", False)), option
-        assert documented.get("default") == arg.get("default"), option
-        assert documented.get("choices") == arg.get("choices"), option
-        assert documented.get("elements") == arg.get("elements"), option
-        if arg.get("no_log"):
-            assert "Never logged" in " ".join(documented["description"]), f"{option} is no_log; say so"
-    assert doc["attributes"]["check_mode"]["support"] == "full"
-    mod = load_module(name)
-    required = {k for k, v in spec.items() if v.get("required")}
-    for task in yaml.safe_load(mod.EXAMPLES):
-        args = task[name]
-        assert set(args) <= set(spec), f"{task['name']}: {set(args) - set(spec)}"
-        assert required <= set(args), f"{task['name']}: missing {required - set(args)}"
-    assert yaml.safe_load(mod.RETURN)
-
-
-def test_role_defaults_match_argument_specs_and_the_playbook_parses(run_ansible: RunAnsible) -> None:
-    role = REPO / "roles" / "data_migration"
-    options = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
-    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
-    for name, value in defaults.items():
-        assert name in options, f"{name} has a default but no argument spec"
-        assert options[name].get("default") == value, name
-    # Every data_migration_* variable the tasks use is declared.
-    used = set(re.findall(r"\bdata_migration_[a-z_]+\b", (role / "tasks" / "main.yml").read_text()))
-    registered = {"data_migration_result", "data_migration_parameters_result", "data_migration_parameters"}  # + module
-    assert used - registered <= set(options), sorted(used - registered - set(options))
-    doc = run_ansible("ansible-doc", "-t", "role", "-r", "roles", "data_migration")
-    assert doc.rc == 0 and "data_migration_settings" in doc.stdout, doc.output
-    syntax = run_ansible(
-        "ansible-playbook", "--syntax-check", "-i", "inventories/local/hosts.yml", "playbooks/data_migration.yml"
-    )
-    assert syntax.rc == 0, syntax.output
+# ------------------------------------------------------------------------------------------ the role's inputs
 
 
 def test_the_estate_inventory_gives_every_required_input(estate, run_ansible: RunAnsible, dm_inventory: Path) -> None:

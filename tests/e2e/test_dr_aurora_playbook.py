@@ -5,19 +5,16 @@ module's documentation and the role's spec. Stubbed cases (states moto cannot sh
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
-import sys
 import uuid
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
-from ansible_helpers import REPO, Run, RunAnsible
+from ansible_helpers import REPO, Run, RunAnsible, load_module
 
 from dbshift.aws import AwsConfig
 from dbshift.dr import Clients, aurora, aurora_runbook, parity
@@ -275,24 +272,8 @@ def test_parity_fails_a_public_instance_unless_waived(run_ansible, inventory, tm
 # tests/ansible/test_module_and_role_docs.py.)
 
 
-def load_module() -> ModuleType:
-    """Import library/dr_aurora.py as Ansible would run it, with our module_utils under ansible.module_utils."""
-    if "ansible.module_utils.dbshift_import" not in sys.modules:
-        utils = importlib.util.spec_from_file_location(
-            "ansible.module_utils.dbshift_import", REPO / "module_utils" / "dbshift_import.py"
-        )
-        assert utils and utils.loader
-        sys.modules[utils.name] = importlib.util.module_from_spec(utils)
-        utils.loader.exec_module(sys.modules[utils.name])
-    spec = importlib.util.spec_from_file_location("dr_aurora_under_test", REPO / "library" / "dr_aurora.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_module_spec_names_and_return_match_the_library() -> None:
-    mod = load_module()
+    mod = load_module("dr_aurora")
     assert list(aurora_runbook.OPTIONS) == mod.OPTIONS
     # Every parity name the module offers is one parity knows and one aurora_shortfalls can report.
     assert set(mod.PARITY_NAMES) <= set(parity.CHECKS)

@@ -6,19 +6,16 @@ never shown. Plus the modules' documentation and the roles' specs."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
-import sys
 import uuid
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
-from ansible_helpers import REPO, Run, RunAnsible
+from ansible_helpers import REPO, Run, RunAnsible, load_module
 
 from dbshift.aws import AwsConfig
 from dbshift.dr import Clients, cutover, verify
@@ -322,22 +319,6 @@ def test_dr_rds_playbook_cuts_over_and_verifies_the_restored_instance(
 # ------------------------------------------------------------------------------------------ modules and roles
 # (That the docs render and match ARGUMENT_SPEC, the roles' defaults and variables, playbooks/*.yml's syntax:
 # tests/ansible/test_module_and_role_docs.py.)
-
-
-def load_module(name: str) -> ModuleType:
-    """Import library/<name>.py as Ansible would run it, with our module_utils under ansible.module_utils."""
-    if "ansible.module_utils.dbshift_import" not in sys.modules:
-        utils = importlib.util.spec_from_file_location(
-            "ansible.module_utils.dbshift_import", REPO / "module_utils" / "dbshift_import.py"
-        )
-        assert utils and utils.loader
-        sys.modules[utils.name] = importlib.util.module_from_spec(utils)
-        utils.loader.exec_module(sys.modules[utils.name])
-    spec = importlib.util.spec_from_file_location(f"{name}_under_test", REPO / "library" / f"{name}.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.mark.parametrize("name", ["dr_cutover", "dr_verify"])

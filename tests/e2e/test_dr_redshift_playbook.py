@@ -5,20 +5,17 @@ documentation and the role's argument spec."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import secrets
 import shutil
-import sys
 import uuid
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
-from ansible_helpers import REPO, Run, RunAnsible
+from ansible_helpers import REPO, Run, RunAnsible, load_module
 
 from dbshift.aws import AwsConfig
 from dbshift.dr import Clients, parity, redshift, redshift_runbook
@@ -273,24 +270,8 @@ def test_relocate_within_the_region(run_ansible, inventory, tmp_path, aws_endpoi
 # tests/ansible/test_module_and_role_docs.py.)
 
 
-def load_module() -> ModuleType:
-    """Import library/dr_redshift.py as Ansible would run it, with our module_utils under ansible.module_utils."""
-    if "ansible.module_utils.dbshift_import" not in sys.modules:
-        utils = importlib.util.spec_from_file_location(
-            "ansible.module_utils.dbshift_import", REPO / "module_utils" / "dbshift_import.py"
-        )
-        assert utils and utils.loader
-        sys.modules[utils.name] = importlib.util.module_from_spec(utils)
-        utils.loader.exec_module(sys.modules[utils.name])
-    spec = importlib.util.spec_from_file_location("dr_redshift_under_test", REPO / "library" / "dr_redshift.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_module_spec_names_and_return_match_the_library() -> None:
-    mod = load_module()
+    mod = load_module("dr_redshift")
     assert set(mod.PARITY_NAMES) <= set(parity.CHECKS)
     assert set(mod.ACTIONS) == set(redshift_runbook.ACTIONS)
     returned = yaml.safe_load(mod.RETURN)

@@ -1,6 +1,8 @@
 """`dbshift convert SOURCE --out DIR [--verify-dsn DSN] [--report FILE] [--strict]`: T-SQL schema → PostgreSQL.
 
-SOURCE is a .sql file, a folder of them or an SSDT project folder. DIR receives one NNNN_schema.name.sql per object
+SOURCE is a .sql file, a folder of them, an SSDT project folder, or a live SQL Server (mssql://user@host:port/Db or
+winrm://…, see dbshift.convert.live; passwords from DBSHIFT_SOURCE_PASSWORD / DBSHIFT_WINRM_PASSWORD).
+DIR receives one NNNN_schema.name.sql per object
 in dependency order, deploy.sql (psql: applies every object that converted, in one transaction) and report.json;
 the HTML report goes to --report (default DIR/report.html). With --verify-dsn every object is executed on that
 PostgreSQL (in a scratch database, dropped afterwards) and marked verified or needs-work.
@@ -45,7 +47,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("source", metavar="SOURCE", help="a .sql file, a folder of .sql files or an SSDT project folder")
+    p.add_argument(
+        "source",
+        metavar="SOURCE",
+        help="a .sql file, a folder of .sql files, an SSDT project folder, or mssql://user@host:port/Db | winrm://…",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="where the PostgreSQL files and report.json go")
     p.add_argument(
         "--verify-dsn",
@@ -220,15 +226,13 @@ def run_convert(
     started = time.monotonic()
     # sqlglot (used inside the converters) logs every construct it cannot generate; ours become action items
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
-    text = str(source)
-    if re.match(r"^(mssql|sqlserver|winrm)://", text, re.IGNORECASE):
-        raise DbshiftError(
-            f"source {text}: live SQL Server sources are not supported yet; script the database first "
-            "(SSMS Generate Scripts, or SqlPackage /Action:Extract /p:ExtractTarget=Flat) and pass the folder"
-        )
+    from dbshift.convert import live
+
+    # A live source's URL may carry a password: never into the report or the progress lines.
+    text = live.redact_url(str(source)) if live.is_live(str(source)) else str(source)
     objects = src.read_source(source, database)
     if progress:
-        progress(f"read {len(objects)} statements from {source}")
+        progress(f"read {len(objects)} statements from {text}")
     items = order.order(convert_objects(objects, progress))
     verified_on = None
     if verify_dsn:

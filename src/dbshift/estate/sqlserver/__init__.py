@@ -10,8 +10,13 @@ depend on, following SQL Server's documented semantics. It is not SQL Server. It
 - a T-SQL front end: GO batches, variables, USE, PRINT, SELECT @@VERSION/SERVERPROPERTY/DB_NAME/
   DB_ID, user tables via sqlglot (CREATE/INSERT/UPDATE/DELETE/SELECT/TRUNCATE/DROP), transactions,
   EXEC of registered procedures, system views (sys.databases, sys.master_files, sys.certificates,
-  sys.dm_database_encryption_keys, sys.symmetric_keys, sys.tables, sys.dm_exec_sessions) and msdb
+  sys.dm_database_encryption_keys, sys.symmetric_keys, sys.dm_exec_sessions) and msdb
   history (backupset, backupmediafamily, restorehistory), table-valued functions;
+- schema objects of user databases (schemaobj.py, catalogviews.py): CREATE TABLE/INDEX/SEQUENCE/SCHEMA,
+  ALTER TABLE ADD/DROP CONSTRAINT, and CREATE/ALTER VIEW/PROCEDURE/FUNCTION/TRIGGER, recorded in the
+  database (so backups and log restores carry them) and answered by the catalog views sys.objects,
+  sys.sql_modules, sys.columns, sys.types, sys.indexes, sys.key_constraints, sys.foreign_keys, ... and
+  INFORMATION_SCHEMA; modules are STORED, NOT EXECUTED (see schemaobj.py for what else is emulator-only);
 - BACKUP DATABASE/LOG TO DISK in the emulator's own documented file format (backupfile.py),
   RESTORE DATABASE/LOG (NORECOVERY/RECOVERY, MOVE, REPLACE, RESTART, rename), RESTORE HEADERONLY/
   FILELISTONLY, LSN chain checks with SQL Server's errors (4305, 4326, 3117, 3159, 3154, 1834, 4214,

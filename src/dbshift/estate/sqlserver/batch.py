@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from dbshift.estate.sqlserver import messages, query, userdb
+from dbshift.estate.sqlserver import messages, query, schemaobj, userdb
 from dbshift.estate.sqlserver.instance import RestoreOptions
 from dbshift.estate.sqlserver.lexer import Token, split_batches, split_statements, tokenize
 from dbshift.estate.sqlserver.model import ProcArgs, SqlError, sql_error
@@ -71,6 +71,7 @@ class Session:
         # takes SELECT results as open cursors. dml_count: rows the last INSERT/UPDATE/DELETE touched.
         self.sink: Any = None
         self.dml_count: int | None = None
+        self.batch_text = ""  # the running batch: DDL keeps expressions and module definitions as written
         row = inst.catalog.db_row(database)
         if row is None:
             raise sql_error(4060, f'Cannot open database "{database}" requested by the login. The login failed.', 11)
@@ -91,8 +92,9 @@ class Session:
 
     def run_batch(self, text: str) -> None:
         self.vars, self._types = {}, {}
+        self.batch_text = text
         try:
-            stmts = split_statements(tokenize(text))
+            stmts = self._statements(text)
         except SqlError as e:
             e.partial = self.result
             raise
@@ -108,6 +110,13 @@ class Session:
                     self._rollback()
                 e.partial = self.result
                 raise
+
+    def _statements(self, text: str) -> list[list[Token]]:
+        """A batch's statements; CREATE/ALTER VIEW|PROCEDURE|FUNCTION|TRIGGER is the whole batch (T-SQL's rule)."""
+        toks = tokenize(text)
+        if schemaobj.is_module_batch(toks):
+            return [toks]
+        return split_statements(toks)
 
     # -- connection ---------------------------------------------------------------------------------
     def connection(self) -> sqlite3.Connection:
@@ -177,12 +186,15 @@ class Session:
         self.load_temp(key, cols, rows)
         return key
 
-    def materialise_tables(self, db: str) -> str:
-        from dbshift.estate.sqlserver import sysviews
+    def materialise_catalog(self, name: str, db: str, fn: Callable[[Any, str], Any]) -> str:
+        """A database-scoped catalog view (catalogviews.py) of `db` as a TEMP table named like the view."""
+        from dbshift.estate.sqlserver.catalogviews import Model
+        from dbshift.estate.sqlserver.schemaobj import Store
 
-        names = userdb.user_tables(self.connection(), self.schema_for(db))
-        cols, rows = sysviews.tables(self.inst, db, names)
-        key = f"{db}.sys.tables"
+        alias = self.schema_for(db)
+        row = self.inst.catalog.db_row(db)
+        cols, rows = fn(Model(Store(self.connection(), alias)), row["name"] if row else db)
+        key = name if db.lower() == self.db.lower() else f"{db}.{name}"
         self.load_temp(key, cols, rows)
         return key
 
@@ -525,16 +537,40 @@ class Session:
         return None, cands[0]
 
     def _nested(self, sql: str) -> None:
-        saved = self.vars
+        saved, saved_text = self.vars, self.batch_text
         try:
-            for toks in split_statements(tokenize(sql)):
+            self.batch_text = sql
+            for toks in self._statements(sql):
                 self.statement(toks)
         finally:
-            self.vars = saved
+            self.vars, self.batch_text = saved, saved_text
 
     # -- CREATE / ALTER / DROP ------------------------------------------------------------------------
     def _create(self, toks: list[Token]) -> None:
+        kind = schemaobj.module_kind(toks)
+        if kind is not None:
+            if toks is not self._first_of_batch(toks):
+                word = "CREATE" if toks[0].is_kw("CREATE") else "ALTER"
+                what = "PROCEDURE" if kind[0] == "PROC" else kind[0]
+                raise sql_error(111, f"'{word} {what}' must be the first statement in a query batch.", 15)
+            schemaobj.create_module(self, toks, self.batch_text)
+            return
         p = Parser(toks[1:], self)
+        if p.peek_kw("TABLE") and len(toks) > 2 and not toks[2].text.startswith("#"):
+            schemaobj.create_table(self, toks, self.batch_text, lambda: self._user_sql(toks))
+            return
+        if p.peek_kw("UNIQUE", "CLUSTERED", "NONCLUSTERED", "INDEX"):
+            schemaobj.create_index(self, toks, self.batch_text)
+            return
+        if p.peek_kw("SEQUENCE"):
+            schemaobj.create_sequence(self, toks, self.batch_text)
+            return
+        if p.peek_kw("SCHEMA"):
+            schemaobj.create_schema(self, toks, self.batch_text)
+            return
+        if p.peek_kw("TYPE"):
+            schemaobj.create_type(self, toks, self.batch_text)
+            return
         if p.kw("DATABASE"):
             if p.kw("ENCRYPTION"):
                 self._create_dek(p)
@@ -546,7 +582,7 @@ class Session:
             p.expect("KEY")
             self._require_master("CREATE MASTER KEY")
             self.inst.create_master_key()
-        elif p.peek_kw("PROCEDURE", "PROC", "FUNCTION", "TRIGGER", "LOGIN", "USER", "SCHEMA", "ROLE"):
+        elif p.peek_kw("LOGIN", "USER", "ROLE"):
             what = p.next().value
             raise sql_error(50000, f"dbshift SQL Server emulator: CREATE {what} is not supported.")
         else:
@@ -655,8 +691,19 @@ class Session:
             "database."
         )
 
+    def _first_of_batch(self, toks: list[Token]) -> list[Token] | None:
+        """The statement `toks` when it is its batch's only statement (how _statements hands out modules)."""
+        first = tokenize(self.batch_text)
+        return toks if first and toks and first[0].start == toks[0].start and len(first) == len(toks) else None
+
     def _alter(self, toks: list[Token]) -> None:
+        if schemaobj.module_kind(toks) is not None:
+            self._create(toks)
+            return
         p = Parser(toks[1:], self)
+        if p.peek_kw("TABLE"):
+            schemaobj.alter_table(self, toks, self.batch_text, lambda: self._user_sql(toks))
+            return
         if not p.kw("DATABASE"):
             self._user_sql(toks)
             return
@@ -710,6 +757,18 @@ class Session:
         elif p.kw("CERTIFICATE"):
             self._require_master("DROP CERTIFICATE")
             self.inst.drop_certificate(p.name())
+        elif p.peek_kw("VIEW", "PROC", "PROCEDURE", "FUNCTION", "TRIGGER", "SEQUENCE", "SCHEMA", "INDEX", "TYPE"):
+            schemaobj.drop_object(self, toks, self.batch_text)
+        elif p.kw("TABLE"):
+            self._user_sql(toks)
+            p.kw("IF") and p.kw("EXISTS")
+            names = []
+            for item in _split_commas(p.rest()):
+                parts = [t.name for t in item if t.kind in ("word", "qident")]
+                other_db = len(parts) > 2 and parts[-3].lower() != self.db.lower()
+                if parts and not parts[-1].startswith("#") and not other_db:
+                    names.append((parts[-2] if len(parts) > 1 else "dbo", parts[-1]))
+            schemaobj.drop_table_rows(self, names)
         else:
             self._user_sql(toks)
 

@@ -212,6 +212,8 @@ def _starts_statement(t: Token, cur: list[Token], prev: Token) -> bool:
     if first == "BEGIN" and len(cur) == 1:
         return False
     if kw in _ALWAYS:
+        if kw == "IF" and first == "DROP" and len(cur) == 2:  # DROP TABLE/VIEW/... IF EXISTS
+            return False
         if kw == "CREATE" and first == "BACKUP":
             return False
         return not (kw == "ALTER" and first == "CREATE") and not (prev.is_kw("WITH") and kw == "CREATE")

@@ -18,7 +18,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from dbshift.estate.sqlserver import messages, sysviews, userdb
+from dbshift.estate.sqlserver import catalogviews, messages, sysviews, userdb
 from dbshift.estate.sqlserver.model import sql_error
 from dbshift.tsql.result import ResultSet, SqlError
 
@@ -113,6 +113,10 @@ class Translator:
             tree = exp.Delete(this=tables[0].copy())
         for t in list(tree.find_all(exp.Table)):
             self._table(t, tree, ctes)
+        if isinstance(tree, exp.Insert):
+            from dbshift.estate.sqlserver.schemaobj import apply_defaults
+
+            apply_defaults(self.s, tree)
         for add in reversed(list(tree.find_all(exp.Add))):  # innermost first
             if _stringy(add.left) or _stringy(add.right):  # T-SQL '+' on strings concatenates
                 add.replace(exp.DPipe(this=add.left.copy(), expression=add.right.copy()))
@@ -143,8 +147,11 @@ class Translator:
         temp: str | None = None
         if lschema == "sys" and lname in sysviews.SYS_VIEWS:
             temp = self.s.materialise_view(f"sys.{lname}", sysviews.SYS_VIEWS[lname], db)
-        elif lschema == "sys" and lname == "tables":
-            temp = self.s.materialise_tables(db)
+        elif lschema == "sys" and lname in catalogviews.SYS:
+            view = catalogviews.SYS[lname]
+            temp = self.s.materialise_catalog(f"sys.{lname}", db, lambda m, _db: view(m))
+        elif lschema == "information_schema" and lname in catalogviews.INFORMATION_SCHEMA:
+            temp = self.s.materialise_catalog(f"information_schema.{lname}", db, catalogviews.INFORMATION_SCHEMA[lname])
         elif db.lower() == "msdb" and lschema in ("dbo", "") and lname in sysviews.MSDB_TABLES:
             temp = self.s.materialise_view(f"msdb.dbo.{lname}", sysviews.MSDB_TABLES[lname], db)
         elif lschema in ("sys", "information_schema"):

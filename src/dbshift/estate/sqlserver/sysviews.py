@@ -257,15 +257,6 @@ def dm_exec_sessions(inst: Instance, current: str) -> View:
     return cols, rows
 
 
-def tables(inst: Instance, current: str, names: list[str] | None = None) -> View:
-    cols = ["name", "object_id", "schema_id", "type", "type_desc", "create_date"]
-    rows = []
-    for i, full in enumerate(names or [], start=1):
-        schema, _, name = full.rpartition(".")
-        rows.append([name, 1000 + i, 1 if not schema else 5, "U", "USER_TABLE", None])
-    return cols, rows
-
-
 def backupset(inst: Instance, current: str) -> View:
     cols = [
         "backup_set_id",
