@@ -137,7 +137,7 @@ parameters:
   sample: [{"name": "/dbshift/netperf/migration", "type": "SecureString", "changed": true, "created": false}]
 """
 
-from ansible.module_utils.dbshift_import import DbshiftImport  # noqa: E402
+from ansible.module_utils.dbshift_import import DbshiftImport, run_or_fail  # noqa: E402
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},
@@ -156,7 +156,6 @@ DBSHIFT = DbshiftImport()
 with DBSHIFT:
     from dbshift.aws import AwsConfig
     from dbshift.datamove.launch import parameter_names, put_parameters
-    from dbshift.errors import DbshiftError
 
 
 def main() -> None:
@@ -171,17 +170,18 @@ def main() -> None:
     migration_name = p["migration_parameter"] or default_migration
     mappings_name = p["server_mappings_parameter"] or default_mappings
     aws = AwsConfig(region=p["region"], endpoint_url=p["endpoint_url"])
-    try:
-        changes = put_parameters(
+    changes = run_or_fail(
+        module,
+        lambda: put_parameters(
             aws,
             {migration_name: p["migration"], mappings_name: p["server_mappings"]},
             parameter_type=p["parameter_type"],
             kms_key_id=p["kms_key_id"],
             tier=p["tier"],
             check_mode=module.check_mode,
-        )
-    except DbshiftError as err:
-        module.fail_json(msg=f"data migration parameters: {err}")
+        ),
+        "data migration parameters",
+    )
     result = {
         "changed": any(c.changed for c in changes),
         "migration_parameter": migration_name,
