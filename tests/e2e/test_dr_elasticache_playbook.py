@@ -1,24 +1,28 @@
 """playbooks/dr_elasticache.yml against the emulated AWS (moto server; source us-east-1, target us-west-2):
 backup_seed in four steps (check, run, check, run), auto choosing backup_seed, a wrong-Region key and an
-insecure bucket refused before anything is created, and the security-parity check on a weakened target.
-Plus the module's documentation and the role's spec. Global Datastore failover (moto has no global
-datastores) is covered with Stubber at library level (tests/integration/test_dr_elasticache.py)."""
+insecure bucket refused before anything is created, and the security-parity check on a weakened target;
+global_failover (Global Datastores from dbshift.estate.moto_patches_elasticache_dr) in four steps with the source
+Region impaired, auto choosing it, and a missing secondary refused. Plus the module's documentation and the role's
+spec. States moto cannot show are stubbed at library level (tests/integration/test_dr_elasticache.py)."""
 
 from __future__ import annotations
 
-import importlib.util
+import http.client
 import json
 import re
 import shutil
-import sys
+import threading
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
-from ansible_helpers import REPO, Run, RunAnsible
+from ansible_helpers import REPO, Run, RunAnsible, load_module
 
 from dbshift.aws import AwsConfig
 from dbshift.dr import Clients, elasticache, elasticache_runbook, parity
@@ -261,29 +265,215 @@ def test_parity_fails_a_weakened_target_unless_waived(run_ansible, inventory, tm
     assert "parity waived: multi_az" in waived.stdout
 
 
+# ------------------------------------------------------------------------------------------ Global Datastore
+
+CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/")
+
+
+@dataclass
+class RegionProxy:
+    """An HTTP proxy in front of moto: records every AWS request as (Region, service, action) and, for a Region in
+    `down`, drops the connection without an answer, as the endpoint of an impaired Region does."""
+
+    url: str = ""
+    down: set[str] = field(default_factory=set)
+    calls: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def actions_in(self, region: str) -> list[str]:
+        return [action for r, _, action in self.calls if r == region]
+
+
+@pytest.fixture
+def region_proxy(aws_endpoint_url: str) -> Iterator[RegionProxy]:
+    proxy, upstream, lock = RegionProxy(), urlsplit(aws_endpoint_url), threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # keep pytest's output clean
+            pass
+
+        def forward(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            scope = CREDENTIAL_SCOPE.search(self.headers.get("Authorization", ""))
+            region, service = scope.groups() if scope else ("", "")
+            fallback = self.headers.get("X-Amz-Target") or f"{self.command} {self.path}"
+            action = (parse_qs(body.decode(errors="replace")).get("Action") or [fallback])[0]
+            with lock:
+                proxy.calls.append((region, service, action))
+            if region in proxy.down:
+                self.close_connection = True  # no answer at all
+                return
+            conn = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
+            try:
+                conn.request(self.command, self.path, body=body, headers=dict(self.headers.items()))
+                answer = conn.getresponse()
+                data = answer.read()
+            finally:
+                conn.close()
+            self.send_response(answer.status)
+            for key, value in answer.getheaders():
+                if key.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = forward
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield proxy
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def flat(run: Run) -> str:
+    """The run's output with whitespace collapsed: the YAML callback wraps long messages across lines."""
+    return " ".join(run.stdout.split())
+
+
+def make_global(clients: Clients, secondary_region: str = TARGET) -> tuple[str, str, str]:
+    """The source group as a Global Datastore's primary, with a secondary in `secondary_region`:
+    (source group, datastore id, secondary group)."""
+    source = make_source(clients)
+    gid = clients.get("elasticache", SOURCE).create_global_replication_group(
+        GlobalReplicationGroupIdSuffix=unique("sessions"), PrimaryReplicationGroupId=source
+    )["GlobalReplicationGroup"]["GlobalReplicationGroupId"]
+    secondary = unique("west")
+    # Encrypted at rest like the datastore, with a key of the secondary's own Region.
+    clients.get("elasticache", secondary_region).create_replication_group(
+        ReplicationGroupId=secondary,
+        ReplicationGroupDescription="sessions secondary",
+        GlobalReplicationGroupId=gid,
+        NumCacheClusters=2,
+        SnapshotRetentionLimit=7,
+        KmsKeyId=target_key(clients, secondary_region),
+    )
+    return source, gid, secondary
+
+
+def roles(clients: Clients, gid: str) -> dict[str, str]:
+    glob = clients.get("elasticache", TARGET).describe_global_replication_groups(
+        GlobalReplicationGroupId=gid, ShowMemberInfo=True
+    )["GlobalReplicationGroups"][0]
+    return {f"{m['ReplicationGroupRegion']}/{m['ReplicationGroupId']}": m["Role"] for m in glob["Members"]}
+
+
+def test_global_failover_four_steps_with_the_source_region_down(
+    run_ansible, inventory, tmp_path, clients, region_proxy
+) -> None:
+    source, gid, secondary = make_global(clients)
+    region_proxy.down.add(SOURCE)  # the impaired Region: its endpoint never answers
+    run = playbook(
+        run_ansible,
+        inventory,
+        tmp_path,
+        region_proxy.url,
+        dr_elasticache_method="global_failover",
+        dr_elasticache_source_replication_group_id=source,
+    )
+    before = {f"{SOURCE}/{source}": "PRIMARY", f"{TARGET}/{secondary}": "SECONDARY"}
+
+    # 1. Check mode: would fail over; the roles are as they were.
+    check = run("--check")
+    assert check.rc == 0, check.output[-6000:]
+    assert task_status(check) == "changed" and "would_failover" in check.stdout
+    assert roles(clients, gid) == before
+
+    # 2. Real run: the secondary in us-west-2 is the primary now, the old primary a secondary.
+    real = run()
+    assert real.rc == 0, real.output[-6000:]
+    assert task_status(real) == "changed"
+    assert roles(clients, gid) == {f"{SOURCE}/{source}": "SECONDARY", f"{TARGET}/{secondary}": "PRIMARY"}
+    group = elasticache.describe_group(clients.get("elasticache", TARGET), secondary)
+    assert group and group["Status"] == "available" and group["ARN"].split(":")[3] == TARGET
+    assert group["AtRestEncryptionEnabled"] is True and group["TransitEncryptionEnabled"] is True
+    key = clients.kms(TARGET).describe_key(KeyId=group["KmsKeyId"])["KeyMetadata"]
+    assert key["Arn"] == group["KmsKeyId"] and key["Arn"].split(":")[3] == TARGET
+    assert group["GlobalReplicationGroupInfo"] == {
+        "GlobalReplicationGroupId": gid,
+        "GlobalReplicationGroupMemberRole": "PRIMARY",
+    }
+    assert f"global_failover: {secondary} in {TARGET} is available" in flat(real)
+    assert "parity: source not readable, absolute rules only" in flat(real)
+    assert f"master.{secondary}." in flat(real)  # dr_recovered reached the cutover role, which prints the endpoint
+
+    # 3 and 4. Check mode again and a real run again: nothing changes.
+    for args in (("--check",), ()):
+        again = run(*args)
+        assert again.rc == 0, again.output[-6000:]
+        assert again.recap()["changed"] == 0, again.stdout[-6000:]
+        assert "already the primary" in flat(again)
+
+    # Over the four runs: one failover, called in the target Region. The source Region was only asked by the
+    # parity check for the old primary's settings (no answer: the absolute rules were applied instead).
+    assert region_proxy.actions_in(TARGET).count("FailoverGlobalReplicationGroup") == 1
+    assert set(region_proxy.actions_in(SOURCE)) <= {"DescribeReplicationGroups"}
+    assert roles(clients, gid) == {f"{SOURCE}/{source}": "SECONDARY", f"{TARGET}/{secondary}": "PRIMARY"}
+
+
+def test_auto_chooses_global_failover_when_a_secondary_exists(
+    run_ansible, inventory, tmp_path, aws_endpoint_url, clients
+) -> None:
+    source, gid, secondary = make_global(clients)
+    run = playbook(
+        run_ansible,
+        inventory,
+        tmp_path,
+        aws_endpoint_url,
+        dr_elasticache_method="auto",
+        dr_elasticache_source_replication_group_id=source,
+    )
+    first = run()
+    assert first.rc == 0, first.output[-6000:]
+    assert task_status(first) == "changed" and "method auto chose global_failover" in first.stdout
+    chosen = f"global_failover chosen: Global Datastore {gid} has {secondary} in {TARGET}"
+    assert f"{chosen} (SECONDARY)" in flat(first), first.stdout[-6000:]
+    assert roles(clients, gid)[f"{TARGET}/{secondary}"] == "PRIMARY"
+    again = run()
+    assert again.rc == 0 and again.recap()["changed"] == 0, again.stdout[-6000:]
+    assert f"{chosen} (PRIMARY)" in flat(again), again.stdout[-6000:]
+
+
+def test_a_missing_secondary_is_refused_before_anything_changes(
+    run_ansible, inventory, tmp_path, clients, region_proxy
+) -> None:
+    # The datastore's only secondary is in a third Region; another group is in no datastore at all.
+    source, gid, elsewhere = make_global(clients, secondary_region="us-west-1")
+    plain = make_source(clients)
+    cases = (
+        (source, gid, ("--check",), f"Global Datastore {gid} does not hold replication group {SOURCE}/{source}"),
+        (source, gid, (), f"Global Datastore {gid} does not hold replication group {SOURCE}/{source}"),
+        (plain, "", (), f"no Global Datastore holds replication group {SOURCE}/{plain}"),
+    )
+    for group, global_id, args, text in cases:
+        refused = playbook(
+            run_ansible,
+            inventory,
+            tmp_path,
+            region_proxy.url,
+            dr_elasticache_method="global_failover",
+            dr_elasticache_source_replication_group_id=group,
+            dr_elasticache_global_replication_group_id=global_id,
+        )(*args)
+        assert refused.rc != 0 and task_status(refused) == "fatal", refused.stdout[-4000:]
+        assert f"{text} with a secondary in {TARGET}" in flat(refused)
+        assert "choose method backup_seed" in flat(refused)
+    assert "FailoverGlobalReplicationGroup" not in [action for _, _, action in region_proxy.calls]
+    assert roles(clients, gid) == {f"{SOURCE}/{source}": "PRIMARY", f"us-west-1/{elsewhere}": "SECONDARY"}
+
+
 # ------------------------------------------------------------------------------------------ module and role
 # (That the doc renders and matches ARGUMENT_SPEC, the role's defaults and variables, the playbook's syntax:
 # tests/ansible/test_module_and_role_docs.py.)
 
 
-def load_module() -> ModuleType:
-    """Import library/dr_elasticache.py as Ansible would run it, with our module_utils under ansible.module_utils."""
-    if "ansible.module_utils.dbshift_import" not in sys.modules:
-        utils = importlib.util.spec_from_file_location(
-            "ansible.module_utils.dbshift_import", REPO / "module_utils" / "dbshift_import.py"
-        )
-        assert utils and utils.loader
-        sys.modules[utils.name] = importlib.util.module_from_spec(utils)
-        utils.loader.exec_module(sys.modules[utils.name])
-    spec = importlib.util.spec_from_file_location("dr_elasticache_under_test", REPO / "library" / "dr_elasticache.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_module_spec_names_and_return_match_the_library() -> None:
-    mod = load_module()
+    mod = load_module("dr_elasticache")
     # Every name offered is one parity knows; the RDS-only ones have no ElastiCache setting.
     assert set(mod.PARITY_NAMES) <= set(parity.CHECKS)
     assert set(parity.CHECKS) - set(mod.PARITY_NAMES) == {"publicly_accessible", "deletion_protection"}

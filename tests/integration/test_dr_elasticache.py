@@ -1,10 +1,10 @@
 """ElastiCache DR (dbshift.dr.elasticache) against the moto server: us-east-1 (source) → us-west-2 (target).
 
-backup_seed runs for real over HTTP (CopySnapshot export and SnapshotArns seeding come from
-dbshift.estate.moto_patches_elasticache_dr). moto gaps covered with botocore's Stubber, which checks every
-request and response against the ElastiCache model:
-- Global Datastores: moto has no DescribeGlobalReplicationGroups / FailoverGlobalReplicationGroup;
-- backup states: a moto backup is "available" at once, so "never available" is stubbed.
+backup_seed and global_failover run for real over HTTP (CopySnapshot export, SnapshotArns seeding and Global
+Datastores come from dbshift.estate.moto_patches_elasticache_dr). States moto cannot show are covered with
+botocore's Stubber, which checks every request and response against the ElastiCache model:
+- a backup that never becomes available (a moto backup is "available" at once);
+- a failover that does not finish (moto finishes FailoverGlobalReplicationGroup at once, never "modifying").
 """
 
 from __future__ import annotations
@@ -67,19 +67,20 @@ def make_bucket(clients: Clients, region: str, secure: bool = True) -> str:
 
 
 def make_source(clients: Clients, **extra: Any) -> str:
+    """A Multi-AZ, encrypted, 5-day-retention group in SOURCE (settings in `extra` replace these); its id."""
     group = unique("src")
+    settings: dict[str, Any] = {
+        "CacheNodeType": "cache.t3.small",
+        "Engine": "redis",
+        "NumCacheClusters": 2,
+        "AutomaticFailoverEnabled": True,
+        "MultiAZEnabled": True,
+        "AtRestEncryptionEnabled": True,
+        "TransitEncryptionEnabled": True,
+        "SnapshotRetentionLimit": 5,
+    }
     clients.get("elasticache", SOURCE).create_replication_group(
-        ReplicationGroupId=group,
-        ReplicationGroupDescription="sessions",
-        CacheNodeType="cache.t3.small",
-        Engine="redis",
-        NumCacheClusters=2,
-        AutomaticFailoverEnabled=True,
-        MultiAZEnabled=True,
-        AtRestEncryptionEnabled=True,
-        TransitEncryptionEnabled=True,
-        SnapshotRetentionLimit=5,
-        **extra,
+        ReplicationGroupId=group, ReplicationGroupDescription="sessions", **{**settings, **extra}
     )
     return group
 
@@ -294,7 +295,71 @@ def test_a_backup_that_never_becomes_available_stops_before_the_export(clients, 
     assert elasticache.describe_group(clients.get("elasticache", TARGET), plan.new_group_id) is None
 
 
-# ---------------------------------------------------------------- Global Datastore failover (Stubber)
+# ---------------------------------------------------------------- Global Datastore failover
+# Real calls (Global Datastores from dbshift.estate.moto_patches_elasticache_dr); Stubber only for a state moto
+# cannot show (a failover still "modifying").
+
+
+def make_global(clients: Clients, secondary_region: str = TARGET, **source_extra: Any) -> tuple[str, str, str]:
+    """A source group in SOURCE, a Global Datastore with it as primary, and a secondary in `secondary_region`:
+    (source group, datastore id, secondary group)."""
+    source = make_source(clients, **source_extra)
+    gid = clients.get("elasticache", SOURCE).create_global_replication_group(
+        GlobalReplicationGroupIdSuffix=unique("sessions"), PrimaryReplicationGroupId=source
+    )["GlobalReplicationGroup"]["GlobalReplicationGroupId"]
+    secondary = unique("west")
+    clients.get("elasticache", secondary_region).create_replication_group(
+        ReplicationGroupId=secondary,
+        ReplicationGroupDescription="sessions secondary",
+        GlobalReplicationGroupId=gid,
+        NumCacheClusters=2,
+        SnapshotRetentionLimit=7,
+    )
+    return source, gid, secondary
+
+
+def roles(clients: Clients, gid: str) -> dict[str, str]:
+    glob = clients.get("elasticache", TARGET).describe_global_replication_groups(
+        GlobalReplicationGroupId=gid, ShowMemberInfo=True
+    )["GlobalReplicationGroups"][0]
+    return {f"{m['ReplicationGroupRegion']}/{m['ReplicationGroupId']}": m["Role"] for m in glob["Members"]}
+
+
+def test_global_failover_promotes_the_secondary_calling_only_the_target_region(aws_endpoint_url):
+    up = Clients(AwsConfig(endpoint_url=aws_endpoint_url))
+    source, gid, secondary = make_global(up)
+    # The source Region is impaired: its endpoint does not answer, and the failover must not need it.
+    down = Clients(AwsConfig(endpoint_url=aws_endpoint_url), endpoints={SOURCE: "http://127.0.0.1:9"})
+    result = elasticache.global_failover(down, SOURCE, source, TARGET, poll=0.05, timeout=5)
+    assert result.changed and result.method == "global_failover" and result.global_replication_group_id == gid
+    assert result.replication_group_id == secondary and result.region == TARGET and result.status == "available"
+    assert result.endpoint and result.endpoint.startswith(f"master.{secondary}.") and result.port == 6379
+    assert result.at_rest_encryption and result.transit_encryption  # inherited from the datastore
+    assert roles(up, gid) == {f"{SOURCE}/{source}": "SECONDARY", f"{TARGET}/{secondary}": "PRIMARY"}
+    assert list(down._made) == [("elasticache", TARGET)]
+
+    # A rerun finds the target already primary: no second failover (which moto would refuse), nothing changes.
+    again = elasticache.global_failover(down, SOURCE, source, TARGET, global_id=gid, poll=0.05, timeout=5)
+    assert not again.changed and "already the primary (failed over before)" in again.steps
+    assert roles(up, gid) == {f"{SOURCE}/{source}": "SECONDARY", f"{TARGET}/{secondary}": "PRIMARY"}
+
+
+def test_no_secondary_in_the_target_region_is_refused_without_a_failover(clients):
+    # A datastore whose only secondary is in a third Region, and a group in no datastore at all.
+    source, gid, elsewhere = make_global(clients, secondary_region="us-west-1")
+    plain = make_source(clients)
+    for group, global_id, text in (
+        (source, None, f"no Global Datastore holds replication group {SOURCE}/{source} with a secondary in {TARGET}"),
+        (source, gid, f"Global Datastore {gid} does not hold replication group {SOURCE}/{source}"),
+        (plain, None, f"no Global Datastore holds replication group {SOURCE}/{plain}"),
+    ):
+        with pytest.raises(DbshiftError) as err:
+            elasticache.global_failover(clients, SOURCE, group, TARGET, global_id=global_id, poll=0.05, timeout=5)
+        assert text in str(err.value) and "choose method backup_seed" in str(err.value)
+    assert roles(clients, gid) == {f"{SOURCE}/{source}": "PRIMARY", f"us-west-1/{elsewhere}": "SECONDARY"}
+
+
+# Stubbed: moto finishes a failover at once, so a datastore still "modifying" is shown with Stubber.
 
 GID = "ldgnf-sessions"
 
@@ -353,71 +418,6 @@ def _group(group_id: str, role: str | None = "SECONDARY", status: str = "availab
     return group
 
 
-def test_global_failover_promotes_the_secondary_calling_only_the_target_region():
-    clients = Clients(AwsConfig(endpoint_url="http://127.0.0.1:9"))  # every call is stubbed
-    ec = clients.get("elasticache", TARGET)
-    find = {"GlobalReplicationGroupId": GID, "ShowMemberInfo": True}
-    with Stubber(ec) as stub:
-        stub.add_response(
-            "describe_replication_groups", {"ReplicationGroups": [_group("other", None), _group("sessions-west")]}, {}
-        )
-        stub.add_response("describe_global_replication_groups", _global("sessions", "sessions-west", "SECONDARY"), find)
-        stub.add_response("describe_global_replication_groups", _global("sessions", "sessions-west", "SECONDARY"), find)
-        stub.add_response(
-            "failover_global_replication_group",
-            {"GlobalReplicationGroup": {"GlobalReplicationGroupId": GID, "Status": "modifying"}},
-            {"GlobalReplicationGroupId": GID, "PrimaryRegion": TARGET, "PrimaryReplicationGroupId": "sessions-west"},
-        )
-        stub.add_response(
-            "describe_global_replication_groups", _global("sessions", "sessions-west", "SECONDARY", "modifying"), find
-        )
-        stub.add_response("describe_global_replication_groups", _global("sessions", "sessions-west", "PRIMARY"), find)
-        stub.add_response(
-            "describe_replication_groups",
-            {"ReplicationGroups": [_group("sessions-west", "PRIMARY")]},
-            {"ReplicationGroupId": "sessions-west"},
-        )
-        result = elasticache.global_failover(clients, SOURCE, "sessions", TARGET, poll=0.05, timeout=5)
-        stub.assert_no_pending_responses()
-    assert result.changed and result.method == "global_failover" and result.global_replication_group_id == GID
-    assert (
-        result.replication_group_id == "sessions-west"
-        and result.endpoint == "master.sessions-west.usw2.cache.amazonaws.com"
-    )
-    assert list(clients._made) == [("elasticache", TARGET)]
-
-
-def test_global_failover_rerun_finds_the_target_primary_and_changes_nothing():
-    clients = Clients(AwsConfig(endpoint_url="http://127.0.0.1:9"))
-    ec = clients.get("elasticache", TARGET)
-    find = {"GlobalReplicationGroupId": GID, "ShowMemberInfo": True}
-    with Stubber(ec) as stub:  # no FailoverGlobalReplicationGroup expected: a second call would fail the test
-        stub.add_response("describe_global_replication_groups", _global("sessions", "sessions-west", "PRIMARY"), find)
-        stub.add_response("describe_global_replication_groups", _global("sessions", "sessions-west", "PRIMARY"), find)
-        stub.add_response(
-            "describe_replication_groups",
-            {"ReplicationGroups": [_group("sessions-west", "PRIMARY")]},
-            {"ReplicationGroupId": "sessions-west"},
-        )
-        result = elasticache.global_failover(clients, SOURCE, "sessions", TARGET, global_id=GID, poll=0.05, timeout=5)
-        stub.assert_no_pending_responses()
-    assert not result.changed and "already the primary (failed over before)" in result.steps
-
-
-def test_no_secondary_in_the_target_region_is_refused_without_a_failover():
-    clients = Clients(AwsConfig(endpoint_url="http://127.0.0.1:9"))
-    ec = clients.get("elasticache", TARGET)
-    with Stubber(ec) as stub:
-        stub.add_response("describe_replication_groups", {"ReplicationGroups": [_group("unrelated", None)]}, {})
-        with pytest.raises(DbshiftError) as err:
-            elasticache.global_failover(clients, SOURCE, "sessions", TARGET, poll=0.05, timeout=5)
-        stub.assert_no_pending_responses()
-    assert f"no Global Datastore holds replication group {SOURCE}/sessions with a secondary in {TARGET}" in str(
-        err.value
-    )
-    assert "choose method backup_seed" in str(err.value)
-
-
 def test_a_failover_that_does_not_finish_names_the_datastore_and_its_state():
     clients = Clients(AwsConfig(endpoint_url="http://127.0.0.1:9"))
     ec = clients.get("elasticache", TARGET)
@@ -465,77 +465,24 @@ def params(**over: Any) -> dict[str, Any]:
     return {**p, **over}
 
 
-def test_runbook_auto_chooses_global_failover_plans_it_then_runs_it(aws_endpoint_url):
-    # The target Region's ElastiCache is stubbed (global datastores); the source Region is moto, where the
-    # old primary is unknown, so parity falls back to the absolute rules.
-    clients = Clients(AwsConfig(endpoint_url=aws_endpoint_url))
-    ec = clients.get("elasticache", TARGET)
-    find = {"GlobalReplicationGroupId": GID, "ShowMemberInfo": True}
-    listing = {"ReplicationGroups": [_group("sessions-west")]}
-    west = {"ReplicationGroupId": "sessions-west"}
-    with Stubber(ec) as stub:
-        for _ in range(2):  # decide, then plan
-            stub.add_response("describe_replication_groups", listing, {})
-            stub.add_response(
-                "describe_global_replication_groups", _global("sessions", "sessions-west", "SECONDARY"), find
-            )
-        stub.add_response("describe_replication_groups", {"ReplicationGroups": [_group("sessions-west")]}, west)
-        planned = elasticache_runbook.run_runbook(params(), check_mode=True, clients=clients)
-        stub.assert_no_pending_responses()
-    assert planned["changed"] and planned["status"] == "would_failover" and planned["method"] == "global_failover"
-    assert planned["reasons"] == [
-        f"global_failover chosen: Global Datastore {GID} has sessions-west in {TARGET} (SECONDARY)"
-    ]
-
-    with Stubber(ec) as stub:
-        for _ in range(2):  # decide, then the failover's own lookup
-            stub.add_response("describe_replication_groups", listing, {})
-            stub.add_response(
-                "describe_global_replication_groups", _global("sessions", "sessions-west", "SECONDARY"), find
-            )
-        stub.add_response("describe_global_replication_groups", _global("sessions", "sessions-west", "SECONDARY"), find)
-        stub.add_response(
-            "failover_global_replication_group", {"GlobalReplicationGroup": {"GlobalReplicationGroupId": GID}}, None
-        )
-        stub.add_response("describe_global_replication_groups", _global("sessions", "sessions-west", "PRIMARY"), find)
-        for _ in range(2):  # the wait, then parity
-            stub.add_response(
-                "describe_replication_groups", {"ReplicationGroups": [_group("sessions-west", "PRIMARY")]}, west
-            )
-        done = elasticache_runbook.run_runbook(params(), check_mode=False, clients=clients)
-        stub.assert_no_pending_responses()
-    assert done["changed"] and done["replication_group_id"] == "sessions-west" and done["parity_waived"] == []
-    assert done["endpoint"] == "master.sessions-west.usw2.cache.amazonaws.com" and done["port"] == 6379
-    assert "parity: source not readable, absolute rules only" in done["steps"]
-
-
-def test_runbook_parity_fails_a_secondary_without_tls_unless_waived(aws_endpoint_url):
-    clients = Clients(AwsConfig(endpoint_url=aws_endpoint_url))
-    ec = clients.get("elasticache", TARGET)
-    find = {"GlobalReplicationGroupId": GID, "ShowMemberInfo": True}
-    plain = {**_group("sessions-west", "PRIMARY"), "TransitEncryptionEnabled": False}
-    for waive in ([], ["transit_encryption"]):
-        with Stubber(ec) as stub:
-            # Already the primary: the failover's lookup and its wait, then the group's wait and parity.
-            for _ in range(2):
-                stub.add_response(
-                    "describe_global_replication_groups", _global("sessions", "sessions-west", "PRIMARY"), find
-                )
-            for _ in range(2):
-                stub.add_response(
-                    "describe_replication_groups",
-                    {"ReplicationGroups": [plain]},
-                    {"ReplicationGroupId": "sessions-west"},
-                )
-            p = params(method="global_failover", global_replication_group_id=GID, parity_waive=waive)
-            if waive:
-                done = elasticache_runbook.run_runbook(p, check_mode=False, clients=clients)
-                assert done["parity_waived"] == ["transit_encryption: sessions-west has no in-transit encryption (TLS)"]
-            else:
-                with pytest.raises(parity.ParityError) as err:
-                    elasticache_runbook.run_runbook(p, check_mode=False, clients=clients)
-                assert "transit_encryption: sessions-west has no in-transit encryption" in str(err.value)
-                assert "parity_waive: [transit_encryption]" in str(err.value)
+def test_runbook_parity_fails_a_secondary_without_tls_unless_waived(clients):
+    # A datastore without in-transit encryption: its secondary has none either (it takes the datastore's settings).
+    source, gid, secondary = make_global(clients, TransitEncryptionEnabled=False)
+    p = params(
+        method="global_failover",
+        source_replication_group_id=source,
+        global_replication_group_id=gid,
+        endpoint_url=clients.config.endpoint_url,
+    )
+    with pytest.raises(parity.ParityError) as err:
+        elasticache_runbook.run_runbook(p, check_mode=False)
+    assert f"transit_encryption: {secondary} has no in-transit encryption" in str(err.value)
+    assert "parity_waive: [transit_encryption]" in str(err.value)
+    # The failover happened (parity judges the result); a rerun with the shortfall waived changes nothing more.
+    assert roles(clients, gid)[f"{TARGET}/{secondary}"] == "PRIMARY"
+    done = elasticache_runbook.run_runbook({**p, "parity_waive": ["transit_encryption"]}, check_mode=False)
+    assert not done["changed"] and done["replication_group_id"] == secondary
+    assert done["parity_waived"] == [f"transit_encryption: {secondary} has no in-transit encryption (TLS)"]
 
 
 # ---------------------------------------------------------------- parity

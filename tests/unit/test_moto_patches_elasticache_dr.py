@@ -1,6 +1,7 @@
 """ElastiCache DR patches (dbshift.estate.moto_patches_elasticache_dr), over HTTP against a moto server.
 
-Against unpatched moto 5.2.5 CopySnapshot does not exist and SnapshotArns are never checked, so each test fails.
+Against unpatched moto 5.2.5 CopySnapshot does not exist, SnapshotArns are never checked and there are no Global
+Datastores (HTTP 500), so each test fails.
 """
 
 from __future__ import annotations
@@ -140,3 +141,223 @@ def test_seeding_needs_an_existing_readable_rdb_in_the_region(aws_endpoint_url: 
     before = {g["ReplicationGroupId"] for g in ec.describe_replication_groups()["ReplicationGroups"]}
     made = create(f"arn:aws:s3:::{granted}/seed/x-0001.rdb")["ReplicationGroup"]
     assert made["Status"] == "available" and made["ReplicationGroupId"] not in before
+
+
+# ---------------------------------------------------------------- Global Datastores
+# Against unpatched moto every global replication group action answers HTTP 500, so each test below fails.
+
+
+def _primary(endpoint: str, region: str = REGION, **extra: Any) -> str:
+    group = _name("primary")
+    _c("elasticache", endpoint, region).create_replication_group(
+        ReplicationGroupId=group,
+        ReplicationGroupDescription="primary",
+        CacheNodeType="cache.r6g.large",
+        EngineVersion="7.1",
+        NumCacheClusters=2,
+        AutomaticFailoverEnabled=True,
+        MultiAZEnabled=True,
+        AtRestEncryptionEnabled=True,
+        TransitEncryptionEnabled=True,
+        **extra,
+    )
+    return group
+
+
+def _datastore(endpoint: str, region: str = REGION) -> tuple[str, str, str]:
+    """A primary in `region`, its Global Datastore and a secondary in OTHER: (primary, datastore id, secondary)."""
+    primary, suffix = _primary(endpoint, region), _name("gds")
+    ec = _c("elasticache", endpoint, region)
+    gid = ec.create_global_replication_group(GlobalReplicationGroupIdSuffix=suffix, PrimaryReplicationGroupId=primary)[
+        "GlobalReplicationGroup"
+    ]["GlobalReplicationGroupId"]
+    secondary = _name("secondary")
+    _c("elasticache", endpoint, OTHER).create_replication_group(
+        ReplicationGroupId=secondary, ReplicationGroupDescription="secondary", GlobalReplicationGroupId=gid
+    )
+    return primary, gid, secondary
+
+
+def _roles(endpoint: str, gid: str, region: str = OTHER) -> dict[tuple[str, str], str]:
+    glob = _c("elasticache", endpoint, region).describe_global_replication_groups(
+        GlobalReplicationGroupId=gid, ShowMemberInfo=True
+    )["GlobalReplicationGroups"][0]
+    return {(m["ReplicationGroupRegion"], m["ReplicationGroupId"]): m["Role"] for m in glob["Members"]}
+
+
+def _info(endpoint: str, region: str, group: str) -> dict[str, str] | None:
+    found = _c("elasticache", endpoint, region).describe_replication_groups(ReplicationGroupId=group)
+    return found["ReplicationGroups"][0].get("GlobalReplicationGroupInfo")
+
+
+def test_global_datastore_id_is_the_regions_prefix_and_the_suffix_with_the_primary_as_member(
+    aws_endpoint_url: str,
+) -> None:
+    for region, prefix in ((REGION, "ldgnf"), (OTHER, "sgaui")):
+        primary, suffix = _primary(aws_endpoint_url, region), _name("gds")
+        made = _c("elasticache", aws_endpoint_url, region).create_global_replication_group(
+            GlobalReplicationGroupIdSuffix=suffix,
+            PrimaryReplicationGroupId=primary,
+            GlobalReplicationGroupDescription="d",
+        )["GlobalReplicationGroup"]
+        gid = f"{prefix}-{suffix}"
+        assert (
+            made["GlobalReplicationGroupId"] == gid
+            and made["ARN"] == f"arn:aws:elasticache::123456789012:globalreplicationgroup:{gid}"
+        )
+        # Only a primary: "primary-only" until a secondary joins; settings come from the primary.
+        assert made["Status"] == "primary-only" and made["CacheNodeType"] == "cache.r6g.large"
+        assert made["AtRestEncryptionEnabled"] is True and made["TransitEncryptionEnabled"] is True
+        assert made["Members"] == [
+            {
+                "ReplicationGroupId": primary,
+                "ReplicationGroupRegion": region,
+                "Role": "PRIMARY",
+                "AutomaticFailover": "enabled",
+                "Status": "associated",
+            }
+        ]
+        assert _info(aws_endpoint_url, region, primary) == {
+            "GlobalReplicationGroupId": gid,
+            "GlobalReplicationGroupMemberRole": "PRIMARY",
+        }
+
+
+def test_a_secondary_in_another_region_inherits_the_datastores_settings(aws_endpoint_url: str) -> None:
+    primary, gid, secondary = _datastore(aws_endpoint_url)
+    group = _c("elasticache", aws_endpoint_url, OTHER).describe_replication_groups(ReplicationGroupId=secondary)[
+        "ReplicationGroups"
+    ][0]
+    assert group["ARN"].split(":")[3] == OTHER and group["CacheNodeType"] == "cache.r6g.large"
+    assert group["AtRestEncryptionEnabled"] is True and group["TransitEncryptionEnabled"] is True
+    assert group["MultiAZ"] == "enabled" and group["AutomaticFailover"] == "enabled"
+    assert group["GlobalReplicationGroupInfo"] == {
+        "GlobalReplicationGroupId": gid,
+        "GlobalReplicationGroupMemberRole": "SECONDARY",
+    }
+    ec = _c("elasticache", aws_endpoint_url, OTHER)
+    plain = ec.describe_global_replication_groups(GlobalReplicationGroupId=gid)["GlobalReplicationGroups"][0]
+    assert plain["Status"] == "available" and "Members" not in plain  # Members only with ShowMemberInfo
+    assert _roles(aws_endpoint_url, gid) == {(REGION, primary): "PRIMARY", (OTHER, secondary): "SECONDARY"}
+    listed = ec.describe_global_replication_groups()["GlobalReplicationGroups"]
+    assert gid in {g["GlobalReplicationGroupId"] for g in listed}
+
+
+def test_global_datastore_refusals(aws_endpoint_url: str) -> None:
+    primary, gid, _ = _datastore(aws_endpoint_url)
+    east, west = _c("elasticache", aws_endpoint_url), _c("elasticache", aws_endpoint_url, OTHER)
+    cases = [
+        (
+            lambda: east.create_global_replication_group(
+                GlobalReplicationGroupIdSuffix="x", PrimaryReplicationGroupId="no-such-group"
+            ),
+            "ReplicationGroupNotFoundFault",
+            "no-such-group",
+        ),
+        (
+            lambda: east.create_global_replication_group(
+                GlobalReplicationGroupIdSuffix=_name("again"), PrimaryReplicationGroupId=primary
+            ),
+            "InvalidReplicationGroupState",
+            f"already a member of Global replication group {gid}",
+        ),
+        (
+            lambda: east.create_global_replication_group(
+                GlobalReplicationGroupIdSuffix=gid.removeprefix("ldgnf-"),
+                PrimaryReplicationGroupId=_primary(aws_endpoint_url),
+            ),
+            "GlobalReplicationGroupAlreadyExistsFault",
+            gid,
+        ),
+        (  # one member per Region: the secondary must be elsewhere than the primary
+            lambda: east.create_replication_group(
+                ReplicationGroupId=_name("same"), ReplicationGroupDescription="s", GlobalReplicationGroupId=gid
+            ),
+            "InvalidParameterValue",
+            f"already has a member in {REGION}",
+        ),
+        (
+            lambda: _c("elasticache", aws_endpoint_url, "eu-west-1").create_replication_group(
+                ReplicationGroupId=_name("other-node"),
+                ReplicationGroupDescription="s",
+                GlobalReplicationGroupId=gid,
+                CacheNodeType="cache.t3.micro",
+            ),
+            "InvalidParameterCombination",
+            "cache_node_type cache.t3.micro differs",
+        ),
+        (
+            lambda: west.create_replication_group(
+                ReplicationGroupId=_name("orphan"), ReplicationGroupDescription="s", GlobalReplicationGroupId="ldgnf-no"
+            ),
+            "GlobalReplicationGroupNotFoundFault",
+            "ldgnf-no",
+        ),
+        (
+            lambda: west.describe_global_replication_groups(GlobalReplicationGroupId="ldgnf-no"),
+            "GlobalReplicationGroupNotFoundFault",
+            "ldgnf-no",
+        ),
+    ]
+    for call, code, text in cases:
+        got_code, message = _code_and_message(call)
+        assert (got_code, text in message) == (code, True), (got_code, message)
+    # Up to two secondary Regions.
+    _c("elasticache", aws_endpoint_url, "eu-west-1").create_replication_group(
+        ReplicationGroupId=_name("third"), ReplicationGroupDescription="s", GlobalReplicationGroupId=gid
+    )
+    code, message = _code_and_message(
+        lambda: _c("elasticache", aws_endpoint_url, "ap-south-1").create_replication_group(
+            ReplicationGroupId=_name("fourth"), ReplicationGroupDescription="s", GlobalReplicationGroupId=gid
+        )
+    )
+    assert code == "InvalidParameterValue" and "already has 2 secondary Regions" in message
+    assert len(_roles(aws_endpoint_url, gid)) == 3
+
+
+def test_failover_makes_the_named_secondary_the_primary_and_the_old_primary_a_secondary(aws_endpoint_url: str) -> None:
+    primary, gid, secondary = _datastore(aws_endpoint_url)
+    west = _c("elasticache", aws_endpoint_url, OTHER)  # called in the new primary's Region only
+    answer = west.failover_global_replication_group(
+        GlobalReplicationGroupId=gid, PrimaryRegion=OTHER, PrimaryReplicationGroupId=secondary
+    )["GlobalReplicationGroup"]
+    assert answer["GlobalReplicationGroupId"] == gid and answer["Status"] == "available"
+    assert _roles(aws_endpoint_url, gid) == {(REGION, primary): "SECONDARY", (OTHER, secondary): "PRIMARY"}
+    assert _info(aws_endpoint_url, OTHER, secondary) == {
+        "GlobalReplicationGroupId": gid,
+        "GlobalReplicationGroupMemberRole": "PRIMARY",
+    }
+    assert (_info(aws_endpoint_url, REGION, primary) or {}).get("GlobalReplicationGroupMemberRole") == "SECONDARY"
+    for args, code, text in (
+        ({"PrimaryRegion": OTHER, "PrimaryReplicationGroupId": secondary}, "InvalidParameterValue", "already the"),
+        ({"PrimaryRegion": REGION, "PrimaryReplicationGroupId": secondary}, "InvalidParameterValue", "not a member"),
+    ):
+        got = _code_and_message(
+            lambda a=args: west.failover_global_replication_group(GlobalReplicationGroupId=gid, **a)
+        )
+        assert got[0] == code and text in got[1], got
+    # And back: the old primary can be promoted again.
+    west.failover_global_replication_group(
+        GlobalReplicationGroupId=gid, PrimaryRegion=REGION, PrimaryReplicationGroupId=primary
+    )
+    assert _roles(aws_endpoint_url, gid) == {(REGION, primary): "PRIMARY", (OTHER, secondary): "SECONDARY"}
+
+
+def test_failover_needs_a_datastore_with_a_secondary(aws_endpoint_url: str) -> None:
+    primary, suffix = _primary(aws_endpoint_url), _name("alone")
+    ec = _c("elasticache", aws_endpoint_url)
+    gid = ec.create_global_replication_group(GlobalReplicationGroupIdSuffix=suffix, PrimaryReplicationGroupId=primary)[
+        "GlobalReplicationGroup"
+    ]["GlobalReplicationGroupId"]
+    code, message = _code_and_message(
+        lambda: ec.failover_global_replication_group(
+            GlobalReplicationGroupId=gid, PrimaryRegion=REGION, PrimaryReplicationGroupId=primary
+        )
+    )
+    assert code == "InvalidGlobalReplicationGroupState" and "primary-only" in message
+    code, _ = _code_and_message(
+        lambda: ec.failover_global_replication_group(
+            GlobalReplicationGroupId="ldgnf-no-such", PrimaryRegion=OTHER, PrimaryReplicationGroupId="x"
+        )
+    )
+    assert code == "GlobalReplicationGroupNotFoundFault"
