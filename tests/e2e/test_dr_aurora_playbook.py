@@ -160,9 +160,11 @@ def test_snapshot_restore_four_steps(run_ansible, inventory, tmp_path, aws_endpo
     assert len(cluster["DBClusterMembers"]) == 3
 
 
-def test_auto_fails_the_global_database_over_and_cuts_dns_over(
-    run_ansible, inventory, tmp_path, aws_endpoint_url, clients
+@pytest.mark.parametrize("option", ["auto", "global_switchover"])
+def test_global_database_failover_or_switchover_and_dns_cutover(
+    option, run_ansible, inventory, tmp_path, aws_endpoint_url, clients
 ) -> None:
+    """auto fails over (unplanned, AllowDataLoss); a switchover (planned) runs only when asked for by name."""
     key = target_key(clients)
     gid, primary, secondary = unique("glob"), unique("prim"), unique("sec")
     arn = make_cluster(clients.rds(SOURCE), primary)["DBClusterArn"]
@@ -178,7 +180,7 @@ def test_auto_fails_the_global_database_over_and_cuts_dns_over(
         inventory,
         tmp_path,
         aws_endpoint_url,
-        dr_aurora_option="auto",
+        dr_aurora_option=option,
         dr_aurora_global_cluster_id=gid,
         dr_aurora_backup_retention_days=7,
         dr_cutover_zone_id=zone.split("/")[-1],
@@ -187,14 +189,16 @@ def test_auto_fails_the_global_database_over_and_cuts_dns_over(
 
     check = run("--check")
     assert check.rc == 0, check.output[-6000:]
-    assert task_status(check) == "changed" and "would_failover" in check.stdout
+    verb = "switchover" if option == "global_switchover" else "failover"
+    assert task_status(check) == "changed" and f"would_{verb}" in check.stdout
     assert aurora.describe_global(clients.rds(TARGET), gid)["GlobalClusterMembers"][0]["IsWriter"] is True  # primary
 
     real = run()
     assert real.rc == 0, real.output[-6000:]
     assert task_status(real) == "changed"
-    assert "dr_option auto chose global_failover" in real.stdout
-    assert f"global_failover chosen: global cluster {gid} has {secondary} in {TARGET}" in real.stdout
+    if option == "auto":
+        assert "dr_option auto chose global_failover" in real.stdout
+        assert f"global_failover chosen: global cluster {gid} has {secondary} in {TARGET}" in real.stdout
     members = aurora.describe_global(clients.rds(TARGET), gid)["GlobalClusterMembers"]
     assert [m["DBClusterArn"] for m in members if m["IsWriter"]] == [made["DBClusterArn"]] and len(members) == 2
     sets = route53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
