@@ -5,8 +5,14 @@ sqlglot (read="tsql") parses; we then
 2. fold every identifier by names.py's rule (dbo → public, lower case, quoted when needed),
 3. rewrite bottom-up what sqlglot's postgres output gets wrong or lacks (string + → ||, BIT 0/1 → false/true,
    DATEDIFF boundary counting, DATEPART, LEN, STUFF, TOP … PERCENT, OUTPUT → RETURNING, MERGE … BY SOURCE,
-   FOR XML PATH('') → string_agg, UPDATE/DELETE … FROM joins, @variables via ctx.variables, ...),
+   FOR XML PATH('') → string_agg, UPDATE/DELETE … FROM joins, @variables via ctx.variables, GROUP BY … WITH
+   ROLLUP/CUBE → ROLLUP/CUBE (…) for views and routines alike, CAST(decimal AS int) truncating, ...; built-ins
+   without a namesake in expr_funcs.py),
 4. generate postgres. Whatever stays unconverted is reported through ctx.note().
+
+Text-level forms sqlglot cannot read are cut out first: DELETE/UPDATE TOP (n) (→ WHERE ctid IN (SELECT … LIMIT n)),
+SET c += x (→ c = c + (x)), OUTPUT in a DELETE. OUTPUT deleted.c of an UPDATE joins the old row back by ctid from a
+snapshot of the target taken by the same statement (RETURNING sees only new values in PostgreSQL 15).
 
 Temporary tables #t are spelled t (the routines create them as TEMP tables of that name).
 """
@@ -20,7 +26,7 @@ from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import ParseError
 
-from dbshift.convert import expr_pivot, expr_xml, names, types
+from dbshift.convert import expr_funcs, expr_pivot, expr_xml, names, types
 from dbshift.convert.model import Column, Context
 
 
@@ -57,8 +63,9 @@ def convert_expression(sql: str, ctx: Context, columns: dict[str, Column] | None
     """
     text = sql.strip()
     try:
-        # parenthesised, or T-SQL reads "SELECT a = 1" as an alias assignment
-        tree = sqlglot.parse_one(f"SELECT ({text})", read="tsql")
+        # parenthesised, or T-SQL reads "SELECT @a = 0" as an assignment (and "SELECT a = 1" as an alias); the
+        # newline keeps a trailing -- comment from swallowing the closing parenthesis
+        tree = sqlglot.parse_one(f"SELECT ({text}\n)", read="tsql")
     except ParseError as err:
         raise ConvertError(f"cannot parse T-SQL expression {text[:200]!r}: {_first_error(err)}") from err
     if not isinstance(tree, exp.Select) or len(tree.expressions) != 1:
@@ -75,7 +82,7 @@ def convert_expression(sql: str, ctx: Context, columns: dict[str, Column] | None
 def expression_kind(sql: str, ctx: Context, columns: dict[str, Column] | None = None) -> str | None:
     """ "string", "bit", "other" or None: what a T-SQL expression yields, judged from its operands' types."""
     try:
-        tree = sqlglot.parse_one(f"SELECT ({sql.strip()})", read="tsql")
+        tree = sqlglot.parse_one(f"SELECT ({sql.strip()}\n)", read="tsql")
     except ParseError:
         return None
     conv = _Converter(ctx, columns)
@@ -87,6 +94,8 @@ def convert_statement(sql: str, ctx: Context) -> str:
     """One T-SQL statement (SELECT/INSERT/UPDATE/DELETE/MERGE, with CTEs) → PostgreSQL text (may be 2 statements
     separated by ';' when a form must be split, e.g. MERGE … WHEN NOT MATCHED BY SOURCE)."""
     text = sql.strip().lstrip(";").strip().rstrip(";").strip()
+    text, top = _extract_dml_top(text)
+    text = _compound_set(text)
     text, output = _extract_output(text, force=False)
     try:
         tree = sqlglot.parse_one(text, read="tsql")
@@ -120,6 +129,7 @@ def convert_statement(sql: str, ctx: Context) -> str:
                     "merge-output",
                 )
             return ";\n".join([*pre, merge_with_output(conv, tree, returning)])
+    conv.dml_top = top
     tree = conv.run(tree)
     out = conv.select_into_table(tree)
     if conv.returning_into is not None:
@@ -163,6 +173,70 @@ def _first_error(err: ParseError) -> str:
         first = err.errors[0]
         return f"{first.get('description')} at line {first.get('line')}, col {first.get('col')}"
     return str(err)
+
+
+# ---------------------------------------------------------------- DML forms sqlglot cannot read
+
+_DML_TOP = re.compile(r"^(DELETE|UPDATE)\s+TOP\s*\(", re.I)
+
+
+def _extract_dml_top(text: str) -> tuple[str, tuple[str, bool] | None]:
+    """DELETE/UPDATE TOP (n) [PERCENT] …: cut the TOP out (PostgreSQL has no LIMIT on DML; limit_dml() restricts
+    the statement to the first n rows by ctid instead). Returns the text and (n as T-SQL, percent)."""
+    m = _DML_TOP.match(text)
+    if m is None:
+        return text, None
+    depth, k = 1, m.end()
+    while k < len(text) and depth:
+        depth += text[k] == "("
+        depth -= text[k] == ")"
+        k += 1
+    count = text[m.end() : k - 1].strip()
+    rest = text[k:]
+    percent = re.match(r"\s*PERCENT\b", rest, re.I)
+    if percent:
+        rest = rest[percent.end() :]
+    return f"{m.group(1)} {rest.lstrip()}", (count, percent is not None)
+
+
+def _split_top_commas(text: str) -> list[str]:
+    parts, depth, quote, start = [], 0, "", 0
+    for k, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'[\"":
+            quote = {"[": "]"}.get(ch, ch)
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:k])
+            start = k + 1
+    parts.append(text[start:])
+    return parts
+
+
+_COMPOUND = re.compile(r"^(\s*)([^=<>!]+?)\s*([-+*/%&|^])=(?!=)(.*)$", re.S)
+
+
+def _compound_set(text: str) -> str:
+    """UPDATE … SET c += x (T-SQL's compound assignment) → SET c = c + (x)."""
+    if not re.match(r"^UPDATE\b", text, re.I) or not re.search(r"[-+*/%&|^]=", text):
+        return text
+    set_m = _top_level(re.compile(r"\bSET\b", re.I), text, 0)
+    if set_m is None:
+        return text
+    end_m = _top_level(re.compile(r"\b(FROM|WHERE|OUTPUT|OPTION)\b", re.I), text, set_m.end())
+    end = end_m.start() if end_m else len(text)
+    items = []
+    for item in _split_top_commas(text[set_m.end() : end]):
+        m = _COMPOUND.match(item)
+        if m:
+            ws, target, op, value = m.groups()
+            item = f"{ws}{target} = {target} {op} ({value.strip()}) "
+        items.append(item)
+    return text[: set_m.end()] + ",".join(items) + text[end:]
 
 
 # ---------------------------------------------------------------- OUTPUT clause (sqlglot cannot parse it in DELETE)
@@ -285,6 +359,7 @@ _DATE_UNITS = {
     "ns": "nanosecond",
     "iso_week": "isoweek",
     "isowk": "isoweek",
+    "weekiso": "isoweek",  # sqlglot's name for iso_week
     "isoww": "isoweek",
     "dayofweek": "weekday",
     "tzoffset": "tzoffset",
@@ -333,6 +408,29 @@ _STYLES = {
     "126": 'YYYY-MM-DD"T"HH24:MI:SS.MS',
     "127": 'YYYY-MM-DD"T"HH24:MI:SS.MS',
 }
+_INTEGER_TYPES = (
+    exp.DataType.Type.INT,
+    exp.DataType.Type.BIGINT,
+    exp.DataType.Type.SMALLINT,
+    exp.DataType.Type.TINYINT,
+)
+_FRACTIONAL_TYPES = (
+    exp.DataType.Type.DECIMAL,
+    exp.DataType.Type.DOUBLE,
+    exp.DataType.Type.FLOAT,
+    exp.DataType.Type.MONEY,
+    exp.DataType.Type.SMALLMONEY,
+)
+_FRACTIONAL_TSQL = {"decimal", "numeric", "money", "smallmoney", "float", "real"}
+# @@functions with a PostgreSQL equivalent (the rest are reported)
+_SYSTEM_VARIABLES = {
+    "version": "version()",
+    "spid": "pg_backend_pid()",
+    "datefirst": "7",  # us_english default; DATEPART(weekday) is converted for it
+    "language": "'us_english'",
+    "max_precision": "38",
+    "servername": "current_setting('cluster_name')",
+}
 _EPOCH_UNITS = {"hour": 3600, "minute": 60, "second": 1, "millisecond": 0.001, "microsecond": 0.000001}
 _TRUNC = {
     "hour": "hour",
@@ -349,6 +447,7 @@ class _Converter:
         self.own = {k.lower(): v for k, v in (columns or {}).items()}
         self.aliases: dict[str, dict[str, Column]] = {}
         self.returning_into: str | None = None
+        self.dml_top: tuple[str, bool] | None = None  # DELETE/UPDATE TOP (n) [PERCENT] of the statement
         self.default_schema = ctx.obj.schema if ctx.obj else "dbo"
 
     # -- scope
@@ -356,7 +455,8 @@ class _Converter:
     def _table_columns(self, table: exp.Table) -> dict[str, Column] | None:
         schema = table.db or self.default_schema
         for candidate in (f"{schema}.{table.name}", f"dbo.{table.name}"):
-            cols = self.ctx.catalog.tables.get(candidate.lower())
+            key = candidate.lower()
+            cols = self.ctx.catalog.tables.get(self.ctx.catalog.synonyms.get(key, key))  # a synonym: its target's
             if cols is not None:
                 return cols
         return None
@@ -431,15 +531,32 @@ class _Converter:
             schema = node.this.name.lower()
             key = f"{'dbo' if schema == 'public' else schema}.{node.expression.name.lower()}"
             routine = self.ctx.catalog.routines.get(key)
-            returns = (routine.returns or "").lower() if routine else ""
-            if returns.startswith(("text", "varchar", "char", "character")):
-                return "string"
-            return "bit" if returns == "boolean" else ("other" if returns else None)
+            return self._pg_type_kind((routine.returns or "").lower() if routine else "")
         if isinstance(node, exp.Anonymous):
             return "string" if node.name.lower() in _STRING_FUNCS else None
         if isinstance(node, exp.Func):
             return "string" if node.key in _STRING_FUNCS else "other"
         return None
+
+    def _pg_type_kind(self, pg: str) -> str | None:
+        """The kind of a routine's PostgreSQL return type (a domain made from an alias type: its base type's)."""
+        if not pg:
+            return None
+        if pg.startswith(("text", "varchar", "char", "character", "bpchar")):
+            return "string"
+        if pg == "boolean":
+            return "bit"
+        if "." in pg:  # a domain public.name ← alias type dbo.Name
+            schema, name = pg.split(".", 1)
+            for key, base in self.ctx.catalog.alias_types.items():
+                alias_schema, alias_name = key.split(".", 1)
+                if names.schema(alias_schema).strip('"') == schema.strip('"') and names.fold(alias_name) == name.strip(
+                    '"'
+                ):
+                    if types.is_bit(base, self.ctx.catalog):
+                        return "bit"
+                    return "string" if types.is_string(base, self.ctx.catalog) else "other"
+        return "other"
 
     # -- run
 
@@ -454,6 +571,8 @@ class _Converter:
 
     def _walk(self, node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Parameter) and isinstance(node.this, exp.Parameter):  # @@ROWCOUNT and friends
+            if node.this.name.lower() in _SYSTEM_VARIABLES:
+                return raw(_SYSTEM_VARIABLES[node.this.name.lower()])
             self.ctx.note(
                 "warning",
                 f"@@{node.this.name}: no PostgreSQL equivalent in an expression (GET "
@@ -584,7 +703,14 @@ class _Converter:
         if not all(isinstance(e, exp.EQ) and isinstance(e.this, exp.Parameter) for e in tree.expressions):
             return
         targets = [self._variable(e.this) for e in tree.expressions]
-        tree.set("expressions", [e.expression for e in tree.expressions])
+        values = []
+        for e in tree.expressions:  # a bit (boolean) variable: PL/pgSQL has no integer → boolean assignment cast
+            var_type = self.ctx.variable_types.get("@" + e.this.name.lower(), "")
+            bit = var_type and types.is_bit(var_type, self.ctx.catalog)
+            values.append(
+                exp.Cast(this=e.expression, to=exp.DataType.build("bit", dialect="tsql")) if bit else e.expression
+            )
+        tree.set("expressions", values)
         tree.set("into", exp.Into(this=raw(", ".join(targets))))
 
     def _variable(self, param: exp.Parameter) -> str:
@@ -632,7 +758,19 @@ class _Converter:
     def _r_add(self, node: exp.Add) -> exp.Expression:
         if "string" in (self.kind(node.this), self.kind(node.expression)):
             return exp.DPipe(this=node.this, expression=node.expression, safe=True)
+        return self._r_sub(node)
+
+    def _r_sub(self, node: exp.Binary) -> exp.Expression:
+        """Arithmetic on a bit value (T-SQL: 0/1) → on the boolean cast to integer."""
+        for side in ("this", "expression"):
+            value = node.args.get(side)
+            if value is not None and self.kind(value) == "bit":
+                node.set(side, exp.Cast(this=value, to=exp.DataType.build("int")))
         return node
+
+    _r_mul = _r_sub
+    _r_div = _r_sub
+    _r_mod = _r_sub
 
     def _bool_literal(self, node: exp.Expression) -> exp.Expression | None:
         inner = node
@@ -671,7 +809,63 @@ class _Converter:
             lit = self._bool_literal(node.this)
             if lit is not None:
                 return lit
+        if isinstance(to, exp.DataType) and to.is_type(*_INTEGER_TYPES) and self._fractional(node.this):
+            node.set("this", raw(f"trunc({sql_of(node.this)})"))  # T-SQL truncates, PostgreSQL rounds
         return node
+
+    def _fractional(self, node: exp.Expression) -> bool:
+        """Whether a (converted) numeric expression may carry a fraction: decimal/float literals, columns,
+        variables and casts, and arithmetic on them."""
+        while isinstance(node, exp.Paren):
+            node = node.this
+        if isinstance(node, exp.Literal):
+            return not node.is_string and any(c in node.name for c in ".eE")
+        if isinstance(node, (exp.Cast, exp.TryCast)):
+            to = node.args.get("to")
+            return isinstance(to, exp.DataType) and to.is_type(*_FRACTIONAL_TYPES)
+        if isinstance(node, exp.Column):
+            tsql_type = self.column_type(node) or node.meta.get("var_type")
+            return bool(tsql_type) and types.base_name(tsql_type, self.ctx.catalog) in _FRACTIONAL_TSQL
+        if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg)):
+            return any(self._fractional(child) for child in (node.this, node.args.get("expression")) if child)
+        return False
+
+    def _r_bitwiseand(self, node: exp.Binary) -> exp.Expression:
+        """bit & bit / bit | bit / bit ^ bit: on booleans these are AND / OR / <> (PostgreSQL has no & on boolean)."""
+        if self.kind(node.this) == "bit" and self.kind(node.expression) == "bit":
+            op = {exp.BitwiseAnd: "AND", exp.BitwiseOr: "OR", exp.BitwiseXor: "<>"}[type(node)]
+            r = raw(f"({sql_of(node.this)} {op} {sql_of(node.expression)})")
+            r.meta["kind"] = "bit"
+            return r
+        return node
+
+    _r_bitwiseor = _r_bitwiseand
+    _r_bitwisexor = _r_bitwiseand
+
+    def _r_nextvaluefor(self, node: exp.Expression) -> exp.Expression:
+        """NEXT VALUE FOR s.seq → nextval('s.seq') (OVER (ORDER BY …) is not kept: reported)."""
+        ref = node.this
+        if not isinstance(ref, exp.Column):
+            return node
+        if node.args.get("order"):
+            self.ctx.note("warning", "NEXT VALUE FOR … OVER (ORDER BY …): values are not assigned in that order", "seq")
+        schema = ref.table or self.default_schema
+        qualified = names.qualified(schema, ref.name).replace("'", "''")
+        r = raw(f"nextval('{qualified}')")
+        r.meta["kind"] = "other"
+        return r
+
+    def _r_coalesce(self, node: exp.Coalesce) -> exp.Expression:
+        """ISNULL(bit_column, 0) / COALESCE(b, 1): the 0/1 fallbacks of a bit value are false/true."""
+        values = [node.this, *node.expressions]
+        if any(self.kind(v) == "bit" for v in values):
+            converted = [self._bool_literal(v) or v for v in values]
+            node.set("this", converted[0])
+            node.set("expressions", converted[1:])
+        return node
+
+    def _r_currenttimestampltz(self, node: exp.Expression) -> exp.Expression:
+        return raw("now()")  # SYSDATETIMEOFFSET(): the time with its zone
 
     def _r_trycast(self, node: exp.TryCast) -> exp.Expression:
         self.ctx.note(
@@ -743,6 +937,13 @@ class _Converter:
                 "json",
             )
             return raw(f"CASE WHEN CAST({args[0]} AS jsonb) IS NOT NULL THEN 1 END")
+        mapped = expr_funcs.call(self, node, name, args)
+        if mapped is not None:
+            if mapped.text is None:
+                return node
+            r = raw(mapped.text)
+            r.meta["kind"] = mapped.kind
+            return r
         if name == "error_message":
             return raw("SQLERRM")
         if name in (
@@ -756,7 +957,6 @@ class _Converter:
             "app_name",
             "user_name",
             "original_login",
-            "session_context",
             "context_info",
         ):
             replacement = {
@@ -1022,6 +1222,16 @@ class _Converter:
         wrapped.meta["kind"] = "string"
         return wrapped
 
+    def _r_group(self, node: exp.Group) -> exp.Expression:
+        """GROUP BY a, b WITH ROLLUP|CUBE (T-SQL's old form) → GROUP BY ROLLUP|CUBE (a, b): the ISO form, which
+        PostgreSQL reads (and T-SQL too). The one rewrite for views and routines alike."""
+        for key, cls in (("rollup", exp.Rollup), ("cube", exp.Cube)):
+            marks = node.args.get(key) or []
+            if any(isinstance(m, cls) and not m.expressions for m in marks) and node.expressions:
+                node.set(key, None)
+                node.set("expressions", [cls(expressions=list(node.expressions))])
+        return node
+
     def _r_limit(self, node: exp.Limit) -> exp.Expression:
         options = node.args.get("limit_options")
         if options is not None and options.args.get("with_ties"):
@@ -1056,21 +1266,89 @@ class _Converter:
     def _r_returning(self, node: exp.Returning) -> exp.Expression:
         into = node.args.get("into")
         parent = node.parent
+        if isinstance(parent, exp.Update):
+            self._update_returning(node, parent)
+        # the target's own row: qualified by the target, since joined tables may have columns of the same name
+        own = {exp.Update: "inserted", exp.Delete: "deleted"}.get(type(parent))
+        target = parent.this if parent is not None else None
+        if isinstance(parent, exp.Delete) and not isinstance(target, exp.Table):  # DELETE t WHERE … (no FROM)
+            tables = parent.args.get("tables") or []
+            target = tables[0] if len(tables) == 1 else None
+        ref = (target.alias or target.name) if isinstance(target, exp.Table) else None
         for col in list(node.find_all(exp.Column)):
             qualifier = col.table.lower()
             if qualifier in ("inserted", "deleted"):
-                if qualifier == "deleted" and isinstance(parent, exp.Update):
-                    self.ctx.note(
-                        "error",
-                        "OUTPUT deleted.* in an UPDATE: PostgreSQL 15 RETURNING sees only new "
-                        "values; join a copy of the old row (UPDATE … FROM) by hand",
-                        "output",
-                    )
-                col.set("table", None)
+                qualified = qualifier == own and ref and (parent.args.get("from_") or parent.args.get("tables"))
+                col.set("table", exp.to_identifier(ref) if qualified else None)
         if isinstance(into, exp.Expression):
-            self.returning_into = into.name if isinstance(into, Raw) else "=" + sql_of(into)
+            if isinstance(into, Raw):
+                self.returning_into = into.name
+            elif isinstance(into, exp.Func):  # INTO t (a, b) read as a call t(a, b) (LOG (a) even as LN): T-SQL text
+                self.returning_into = into.sql(dialect="tsql")
+            else:
+                self.returning_into = "=" + sql_of(into)
             node.set("into", None)
         return node
+
+    def _update_returning(self, node: exp.Returning, update: exp.Update) -> None:
+        """deleted.c / deleted.* in an UPDATE's OUTPUT → dbshift_old.dbshift_old_c AS c (see _update_old_values);
+        inserted.* → the target's columns (the snapshot joined in would add its own to a bare *)."""
+        target = update.this
+        known = self._table_columns_folded(target) if isinstance(target, exp.Table) else None
+        all_columns = [names.ident(c.name) for c in known.values()] if known else None
+        old: list[str] = update.meta.setdefault("old_columns", [])
+        items: list[exp.Expression] = []
+        for item in node.expressions:
+            inner = item.this if isinstance(item, exp.Alias) else item
+            qualifier = inner.table.lower() if isinstance(inner, exp.Column) else ""
+            if (
+                isinstance(inner, exp.Column)
+                and isinstance(inner.this, exp.Star)
+                and qualifier in ("inserted", "deleted")
+            ):
+                if all_columns is None:
+                    self.ctx.note("error", f"OUTPUT {qualifier}.* of a table the catalog does not know", "output")
+                    items.append(item)
+                    continue
+                for column in all_columns:
+                    items.append(self._returning_column(qualifier, column, column, old))
+                continue
+            if isinstance(inner, exp.Column) and qualifier == "deleted":
+                alias = item.alias if isinstance(item, exp.Alias) else inner.name
+                items.append(self._returning_column("deleted", names.ident(inner.name), names.ident(alias), old))
+                continue
+            items.append(item)
+        node.set("expressions", items)
+
+    @staticmethod
+    def _returning_column(qualifier: str, column: str, alias: str, old: list[str]) -> exp.Expression:
+        if qualifier == "inserted":
+            return exp.column(column.strip('"'), table="inserted", quoted=column.startswith('"'))
+        if column not in old:
+            old.append(column)
+        return raw(f"dbshift_old.{names.ident('dbshift_old_' + column.strip(chr(34)))} AS {alias}")
+
+    def _limit_dml(self, tree: exp.Update | exp.Delete) -> None:
+        """DELETE/UPDATE TOP (n) → … WHERE t.ctid IN (SELECT t.ctid FROM t WHERE <same condition> LIMIT n): the
+        same "any n qualifying rows" T-SQL deletes or updates (TOP in DML takes no ORDER BY)."""
+        if self.dml_top is None or tree.parent is not None:
+            return
+        count, percent = self.dml_top
+        self.dml_top = None
+        target = tree.this
+        joined = tree.args.get("from_") or tree.args.get("using")
+        if not isinstance(tree, (exp.Update, exp.Delete)) or not isinstance(target, exp.Table) or joined:
+            self.ctx.note("error", "TOP (n) in a DELETE/UPDATE with a join: rewrite by hand", "dml-top")
+            return
+        n = convert_expression(count, self.ctx)
+        ref = names.ident(target.alias) if target.alias else names.ident(target.name)
+        where = tree.args.get("where")
+        condition = f" WHERE {sql_of(where.this)}" if where is not None else ""
+        source = f"FROM {sql_of(target)}{condition}"
+        limit = f"(SELECT CAST(ceil(count(*) * ({n}) / 100.0) AS bigint) {source})" if percent else n
+        tree.set("where", exp.Where(this=raw(f"{ref}.ctid IN (SELECT {ref}.ctid {source} LIMIT {limit})")))
+        tree.meta["limited"] = True
+        self.ctx.note("info", "DELETE/UPDATE TOP (n) → WHERE ctid IN (SELECT … LIMIT n)", "dml-top")
 
     def select_into_table(self, tree: exp.Expression) -> str:
         """SELECT … INTO #t / INTO t (creates a table in T-SQL) → CREATE [TEMP] TABLE t AS SELECT … (in PL/pgSQL
@@ -1094,8 +1372,12 @@ class _Converter:
             tsql_target = name + rest
         elif tsql_target:
             head = tsql_target.split("(")[0].strip()
-            schema, name = names.split_schema_name(head)
-            tsql_target = names.qualified(schema, name) + tsql_target[len(head) :]
+            temporary = {v.lower() for v in self.ctx.variables.values()}
+            if head.startswith("#") or head.lower() in temporary:  # a temp table / table variable
+                tsql_target = names.ident(head.lstrip("#")) + tsql_target[len(head) :]
+            else:
+                schema, name = names.split_schema_name(head)
+                tsql_target = names.qualified(schema, name) + tsql_target[len(head) :]
         tsql_target = re.sub(r"\[([^\]]+)\]", lambda m: names.ident(m.group(1)), tsql_target)
         return f"WITH output_rows AS ({statement}) INSERT INTO {tsql_target} SELECT * FROM output_rows"
 
@@ -1139,20 +1421,67 @@ class _Converter:
             f"{self.default_schema}.{table.name}",
             f"dbo.{table.name}",
         ]:
-            cols = self.ctx.catalog.tables.get(candidate.lower())
+            key = candidate.lower()
+            cols = self.ctx.catalog.tables.get(self.ctx.catalog.synonyms.get(key, key))
             if cols is not None:
                 return {k.lower(): v for k, v in cols.items()}
         return None
 
     def _r_update(self, node: exp.Update) -> exp.Expression:
-        for eq in node.expressions:
-            if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column) and eq.this.table:
-                eq.this.set("table", None)
+        for eq in node.expressions:  # SET [s].[t].[c] = … → SET c = …: a SET target may only name the target
+            if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column):
+                for part in ("table", "db", "catalog"):
+                    eq.this.set(part, None)
         self._dml_from(node)
+        self._limit_dml(node)
+        self._update_old_values(node)
         return node
 
+    def _update_old_values(self, node: exp.Update) -> None:
+        """OUTPUT deleted.c in an UPDATE: PostgreSQL 15's RETURNING sees only the new row, so the old row is joined
+        in again by ctid from a snapshot of the target taken by the same statement (UPDATE … FROM (SELECT ctid,
+        old columns …) WHERE t.ctid = old.ctid). Its columns are renamed so that unqualified names stay
+        unambiguous."""
+        old_columns: list[str] = node.meta.get("old_columns") or []
+        if not old_columns:
+            return
+        target = node.this
+        if not isinstance(target, exp.Table):
+            self.ctx.note("error", "OUTPUT deleted.* in an UPDATE of this target: rewrite by hand", "output")
+            return
+        ref = names.ident(target.alias) if target.alias else names.ident(target.name)
+        table_sql = sql_of(target)
+        where = node.args.get("where")
+        picked = ", ".join(f"{ref}.{c} AS {names.ident('dbshift_old_' + c.strip(chr(34)))}" for c in old_columns)
+        snapshot = f"SELECT {ref}.ctid AS dbshift_ctid, {picked} FROM {table_sql}"
+        from_ = node.args.get("from_")
+        if where is not None and from_ is None:  # only the target in scope: read just the rows to be updated
+            snapshot += f" WHERE {sql_of(where.this)}"
+        old = exp.Subquery(this=raw(snapshot), alias=exp.TableAlias(this=exp.to_identifier("dbshift_old")))
+        if from_ is None:
+            node.set("from_", exp.From(this=old))
+        else:
+            head = from_.this
+            head.set("joins", [*(head.args.get("joins") or []), exp.Join(this=old, kind="CROSS")])
+        join = raw(f"{ref}.ctid = dbshift_old.dbshift_ctid")
+        if where is None or node.meta.get("limited"):  # TOP's LIMIT is evaluated once, in the snapshot
+            node.set("where", exp.Where(this=join))
+        else:
+            node.set("where", exp.Where(this=exp.and_(join, where.this)))
+        self.ctx.note(
+            "info",
+            "OUTPUT deleted.* in an UPDATE → the old row joined back by ctid (UPDATE … FROM a snapshot of the "
+            "target), since PostgreSQL 15 RETURNING sees only new values",
+            "output",
+        )
+
     def _r_delete(self, node: exp.Delete) -> exp.Expression:
+        tables = node.args.get("tables") or []
+        if not isinstance(node.this, exp.Table) and len(tables) == 1:  # DELETE t WHERE … (FROM is optional)
+            node.set("this", tables[0])
+            node.set("tables", None)
         self._dml_from(node)
+        self._limit_dml(node)
         return node
 
     def _dml_from(self, node: exp.Expression) -> None:

@@ -6,8 +6,9 @@ MERGE's rule too (a row is matched or not as of the start). Clauses of the same 
 picks the first qualifying clause: clause k also requires NOT (condition of clauses 1..k-1).
 
 OUTPUT columns: $action → the clause's literal; inserted.c → the new row (UPDATE/INSERT); deleted.c → the removed
-row (DELETE). Old values of an UPDATE (deleted.c) and source columns in an INSERT's output are not available from
-RETURNING: they become NULL with an error action item.
+row (DELETE) or, for an UPDATE, the old row joined back by ctid from a snapshot of the target taken by the same
+statement (as expr.py does for UPDATE … OUTPUT deleted.c). Source columns in an INSERT's output are not available
+from RETURNING: they become NULL with an error action item.
 """
 
 from __future__ import annotations
@@ -46,9 +47,15 @@ def merge_with_output(conv: _Converter, tree: exp.Merge, returning: exp.Returnin
             for eq in then.expressions:
                 column = eq.this.name if isinstance(eq.this, exp.Column) else eq.this.sql()
                 sets.append(f"{names.ident(column)} = {conv._merge_sql(eq.expression.copy())}")
-            out = _returning(conv, returning, "UPDATE", alias)
+            old: list[str] = []
+            out = _returning(conv, returning, "UPDATE", alias, old)
+            source = source_sql
+            if old:  # deleted.c of an UPDATE: the row before the change, by ctid from the statement's snapshot
+                picked = ", ".join(f"{alias}.{c} AS {_old_name(c)}" for c in old)
+                source += f", (SELECT {alias}.ctid AS dbshift_ctid, {picked} FROM {target_sql}) AS dbshift_old"
+                extra += f" AND {alias}.ctid = dbshift_old.dbshift_ctid"
             bodies.append(
-                f"UPDATE {target_sql} SET {', '.join(sets)} FROM {source_sql} WHERE {on_sql}{extra} RETURNING {out}"
+                f"UPDATE {target_sql} SET {', '.join(sets)} FROM {source} WHERE {on_sql}{extra} RETURNING {out}"
             )
         elif matched and isinstance(then, exp.Var) and then.name.upper() == "DELETE":
             out = _returning(conv, returning, "DELETE", alias)
@@ -78,7 +85,14 @@ def merge_with_output(conv: _Converter, tree: exp.Merge, returning: exp.Returnin
     return f"WITH {ctes} {union}"
 
 
-def _returning(conv: _Converter, returning: exp.Returning, action: str, alias: str) -> str:
+def _old_name(column: str) -> str:
+    return names.ident("dbshift_old_" + column.strip('"'))
+
+
+def _returning(
+    conv: _Converter, returning: exp.Returning, action: str, alias: str, old: list[str] | None = None
+) -> str:
+    """The RETURNING list of one clause; old collects the columns whose pre-UPDATE values are needed."""
     out = []
     for i, item in enumerate(returning.expressions):
         node = item.this if isinstance(item, exp.Alias) else item
@@ -92,6 +106,10 @@ def _returning(conv: _Converter, returning: exp.Returning, action: str, alias: s
             column = f"{alias}.{names.ident(node.name)}"
             if available:
                 value = column
+            elif side == "deleted" and action == "UPDATE" and old is not None:
+                if names.ident(node.name) not in old:
+                    old.append(names.ident(node.name))
+                value = f"dbshift_old.{_old_name(names.ident(node.name))}"
             else:
                 value = f"CASE WHEN false THEN {column} END"  # NULL of the column's type, for the UNION
                 if not (side == "inserted" and action == "DELETE") and not (side == "deleted" and action == "INSERT"):

@@ -40,7 +40,7 @@ import re
 from dataclasses import dataclass, field
 
 from dbshift.convert import expr, names, types
-from dbshift.convert.model import Context
+from dbshift.convert.model import Column, Context
 from dbshift.convert.plpgsql_exec import ExecMixin
 from dbshift.convert.plpgsql_parse import Block, If, Node, Simple, Tok, Try, While, find_top, split_top
 from dbshift.convert.plpgsql_tokens import (
@@ -48,7 +48,6 @@ from dbshift.convert.plpgsql_tokens import (
     balanced,
     drop_default_args,
     drop_temp,
-    group_by_rollup,
     param_pg_name,
     unqualify_set_targets,
 )
@@ -143,6 +142,8 @@ class Emitter(ExecMixin):
     last_insert: int | None = None  # index in out of the last INSERT … VALUES, for SCOPE_IDENTITY
     last_insert_table: str = ""
     uses_rowcount: bool = False
+    temp_tables: dict[str, dict[str, Column] | None] = field(default_factory=dict)  # catalog entries to restore
+    returns_bit: bool = False  # a scalar function RETURNS bit (→ boolean)
     depends_on: set[str] = field(default_factory=set)
 
     # -- entry
@@ -159,7 +160,14 @@ class Emitter(ExecMixin):
                 self.out.append("sys_rowcount := 1;")
             else:
                 self.out.append(f"sys_rowcount := (SELECT count(*) FROM {table});")
-        self.block(block, 0)
+        try:
+            self.block(block, 0)
+        finally:
+            for key, previous in self.temp_tables.items():  # the temp tables' columns were for this routine only
+                if previous is None:
+                    self.ctx.catalog.tables.pop(key, None)
+                else:
+                    self.ctx.catalog.tables[key] = previous
         for key, (pg, pg_type, _t) in _SYS_VARS.items():
             if any(pg in line for line in self.out):
                 init = {"sys_trancount": " := 0", "sys_fetch_status": " := -1", "sys_error": " := 0"}.get(pg, "")
@@ -183,7 +191,7 @@ class Emitter(ExecMixin):
 
     def render(self, toks: list[Tok]) -> str:
         """T-SQL text of tokens with the pseudo-variables/functions replaced (for expr.py to convert)."""
-        toks = group_by_rollup(drop_default_args(toks))
+        toks = drop_default_args(toks)
         parts: list[str] = []
         i, n = 0, len(toks)
         prev_end = toks[0].start if toks else 0
@@ -312,8 +320,17 @@ class Emitter(ExecMixin):
     def sql(self, toks: list[Tok]) -> str:
         return expr.convert_statement(self.render(toks), self.ctx)
 
-    def expression(self, toks: list[Tok]) -> str:
-        return expr.convert_expression(self.render(toks), self.ctx)
+    def expression(self, toks: list[Tok], bit: bool = False) -> str:
+        """bit: the value goes to a bit (boolean) variable/result; PL/pgSQL has no integer → boolean assignment
+        cast, so 0/1 (and CASE … THEN 1 ELSE 0) become false/true and anything else is cast as T-SQL converts
+        to bit (non-zero → 1)."""
+        text = self.render(toks)
+        if bit:
+            text = f"CAST(({text}) AS bit)"
+        return expr.convert_expression(text, self.ctx)
+
+    def is_bit_variable(self, tsql_name: str) -> bool:
+        return types.is_bit(self.ctx.variable_types.get(tsql_name.lower(), ""), self.ctx.catalog)
 
     def var_name(self, tsql: str) -> str:
         key = tsql.lower()
@@ -492,21 +509,35 @@ class Emitter(ExecMixin):
             self.ctx.variable_types[key] = tsql_type
             self.decls[pg] = types.pg_type(tsql_type, self.ctx.catalog)
             if eq < len(rest):
-                self.emit(ind, f"{pg} := {self.expression(rest[eq + 1 :])};")
+                self.emit(ind, f"{pg} := {self.expression(rest[eq + 1 :], self.is_bit_variable(key))};")
 
     def table_variable(self, key: str, coldefs: list[Tok], ind: int, offset: int) -> None:
         name = names.quote_if_needed("tv_" + key[1:])
         self.table_vars[key] = name
         self.ctx.variables[key] = name
         self.emit(ind, drop_temp(name))
-        self.emit(ind, f"CREATE TEMP TABLE {name} ({self.column_defs(coldefs, offset)});")
+        self.emit(ind, f"CREATE TEMP TABLE {name} ({self.column_defs(coldefs, offset, name.strip(chr(34)))});")
 
-    def column_defs(self, toks: list[Tok], offset: int) -> str:
-        """(col type [NULL|NOT NULL|PRIMARY KEY|IDENTITY|DEFAULT …], …) of a temp table/table variable → PG."""
+    def register_temp(self, name: str, columns: dict[str, Column]) -> None:
+        """A #temp table / table variable's columns, so expr.py knows their types (string +, bit = 1) in this
+        routine. PostgreSQL resolves pg_temp first, so the temp table also hides a real table of that name here;
+        body() restores the catalog afterwards."""
+        for schema in {self.schema.lower(), "dbo"}:
+            key = f"{schema}.{name}".lower()
+            if key not in self.temp_tables:
+                self.temp_tables[key] = self.ctx.catalog.tables.get(key)
+            self.ctx.catalog.tables[key] = columns
+
+    def column_defs(self, toks: list[Tok], offset: int, table: str | None = None) -> str:
+        """(col type [NULL|NOT NULL|PRIMARY KEY|IDENTITY|DEFAULT …], …) of a temp table/table variable → PG.
+        table: the name expr.py sees it by (registered with its columns)."""
         if not toks or toks[0].text != "(":
             raise Unconverted("table definition without a column list", "temp-table")
         inner = toks[1:-1] if toks[-1].text == ")" else toks[1:]
         out: list[str] = []
+        columns: dict[str, Column] = {}
+        if table is not None:
+            self.register_temp(table, columns)
         for part in split_top(inner):
             if not part:
                 continue
@@ -534,6 +565,9 @@ class Emitter(ExecMixin):
             tsql_type = "".join(t.text if t.kind != "word" else " " + t.text for t in type_toks).strip()
             pieces = [col, types.pg_type(tsql_type, self.ctx.catalog)]
             rest = part[k:]
+            columns[names.unquote(part[0].text).lower()] = Column(
+                names.unquote(part[0].text), tsql_type, pieces[1], identity=any(t.kw == "IDENTITY" for t in rest)
+            )
             j = 0
             while j < len(rest):
                 w = rest[j].kw
@@ -549,7 +583,9 @@ class Emitter(ExecMixin):
                         depth += rest[end].text == "("
                         depth -= rest[end].text == ")"
                         end += 1
-                    pieces.append("DEFAULT " + self.expression(rest[j + 1 : end]))
+                    pieces.append(
+                        "DEFAULT " + self.expression(rest[j + 1 : end], types.is_bit(tsql_type, self.ctx.catalog))
+                    )
                     j = end - 1
                 elif w == "COLLATE":
                     j += 1
@@ -634,7 +670,7 @@ class Emitter(ExecMixin):
             if value and value[0].kw == "CURSOR":
                 raise Unconverted("cursor variable assignment: use a named cursor", "cursor")
             if op == "=":
-                self.emit(ind, f"{target} := {self.expression(value)};")
+                self.emit(ind, f"{target} := {self.expression(value, self.is_bit_variable(toks[1].text))};")
             elif len(op) == 2 and op[1] == "=":
                 text = f"{toks[1].text} {op[0]} ({self.render(value)})"
                 self.emit(ind, f"{target} := {expr.convert_expression(text, self.ctx)};")
@@ -835,7 +871,7 @@ class Emitter(ExecMixin):
         else:
             if not value:
                 raise Unconverted("RETURN without a value in a scalar function", "return")
-            self.emit(ind, f"RETURN {self.expression(value)};")
+            self.emit(ind, f"RETURN {self.expression(value, self.returns_bit)};")
 
     def print_(self, toks: list[Tok], ind: int) -> None:
         self.emit(ind, f"RAISE NOTICE '%', {self.expression(toks[1:])};")
@@ -951,7 +987,9 @@ class Emitter(ExecMixin):
         if len(toks) > 3 and toks[1].kw == "TABLE" and toks[2].text.startswith("#"):
             name = names.ident(toks[2].text.lstrip("#"))
             self.emit(ind, drop_temp(name))
-            self.emit(ind, f"CREATE TEMP TABLE {name} ({self.column_defs(toks[3:], toks[0].start)});")
+            self.ctx.variables[toks[2].text.lower()] = name  # "#t" → t: expr.py keeps it unqualified (OUTPUT INTO)
+            columns = self.column_defs(toks[3:], toks[0].start, toks[2].text.lstrip("#"))
+            self.emit(ind, f"CREATE TEMP TABLE {name} ({columns});")
             return
         raise Unconverted("CREATE inside a routine (other than a #temp table)", "ddl")
 

@@ -16,27 +16,6 @@ class Unconverted(ValueError):
         self.severity = severity
 
 
-def group_by_rollup(toks: list[Tok]) -> list[Tok]:
-    """GROUP BY a, b WITH ROLLUP|CUBE → GROUP BY ROLLUP (a, b): the ISO form, which both T-SQL and PostgreSQL read."""
-    for k, t in enumerate(toks):
-        if t.kw != "WITH" or k + 1 >= len(toks) or toks[k + 1].kw not in ("ROLLUP", "CUBE"):
-            continue
-        depth, j = 0, k - 1
-        while j > 0:
-            depth += toks[j].text == ")"
-            depth -= toks[j].text == "("
-            if depth == 0 and toks[j].kw == "BY" and toks[j - 1].kw == "GROUP":
-                break
-            j -= 1
-        if j <= 0:
-            continue
-        opener = Tok("word", toks[k + 1].text.upper(), -1, -1)
-        lparen, rparen = Tok("op", "(", -1, -1), Tok("op", ")", -1, -1)
-        rest = toks[k + 2 :]
-        return [*toks[: j + 1], opener, lparen, *toks[j + 1 : k], rparen, *group_by_rollup(rest)]
-    return toks
-
-
 def unqualify_set_targets(toks: list[Tok]) -> list[Tok]:
     """UPDATE t SET [s].[t].[c] = … → SET [c] = … (a SET target may only name the updated table; PostgreSQL
     reads a qualified target as a composite field)."""

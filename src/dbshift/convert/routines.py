@@ -376,6 +376,7 @@ def _emit(header: Header, ctx: Context, kind: str, trigger: TriggerInfo | None =
         ctx.variables[p["name"].lower()] = param_pg_name(p["name"])
         ctx.variable_types[p["name"].lower()] = p["type"]
     emitter = Emitter(ctx, kind, header.obj.text, header.schema, trigger=trigger, tvf_table=tvf_table)
+    emitter.returns_bit = kind == "function" and types.is_bit(_type_text(header.returns), ctx.catalog)
     body_toks = header.body
     block = Parser(body_toks).parse_all() if body_toks else Block()
     prologue: list[str] = []
@@ -384,7 +385,7 @@ def _emit(header: Header, ctx: Context, kind: str, trigger: TriggerInfo | None =
         ctx.variables[header.table_var or ""] = tvf_table
         prologue = [
             drop_temp(tvf_table),
-            f"CREATE TEMP TABLE {tvf_table} ({emitter.column_defs(header.table_defs, 0)});",
+            f"CREATE TEMP TABLE {tvf_table} ({emitter.column_defs(header.table_defs, 0, tvf_table.strip(chr(34)))});",
         ]
     body = emitter.body(block)
     body.statements[:0] = prologue
