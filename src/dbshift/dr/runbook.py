@@ -35,7 +35,7 @@ EMPTY_RESULT = {
 
 
 def need(p: dict, option: str, *names: str) -> None:
-    missing = [n for n in names if not p[n]]
+    missing = [n for n in names if not p.get(n)]
     if missing:
         raise ConfigError(f"dr_option {option} needs {', '.join(missing)}: set {' and '.join(missing)}")
 
@@ -61,11 +61,45 @@ def earlier_result(clients: Clients, p: dict) -> tuple[str, str] | None:
     return None
 
 
+# Option D's engines by DSN scheme. A libpq key=value conninfo ("host=... user=...") is PostgreSQL too.
+DSN_ENGINES = {
+    "postgresql": "postgres",
+    "postgres": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "mssql": "sqlserver",
+    "sqlserver": "sqlserver",
+}
+
+
+def dsn_engine(dsn: str, what: str = "source_dsn") -> str:
+    """postgres, mysql or sqlserver, from the DSN's scheme (never from its secret parts)."""
+    scheme, sep, _ = dsn.partition("://")
+    if not sep:
+        return "postgres"  # libpq's key=value form
+    engine = DSN_ENGINES.get(scheme.lower())
+    if engine is None:
+        raise ConfigError(
+            f"{what} has scheme {scheme!r}: use postgresql://, mysql:// (or mariadb://) or mssql:// "
+            "(or a libpq key=value conninfo for PostgreSQL)"
+        )
+    return engine
+
+
 def database_answers(dsn: str | None, database: str | None = None) -> bool:
     """Does the source database answer? Probed in `database` (the one option D dumps): a server DSN names no
     database, and libpq would then try the database named after the user, which need not exist."""
     if not dsn:
         return False
+    engine = dsn_engine(dsn)  # a DSN of no known engine is bad input, not "does not answer"
+    if engine == "mysql":
+        from dbshift.dr.native_dump_mysql import answers
+
+        return answers(dsn, database)
+    if engine == "sqlserver":
+        from dbshift.dr.native_dump_sqlserver import answers as sqlserver_answers
+
+        return sqlserver_answers(dsn, database)
     try:
         import psycopg
         from psycopg.conninfo import make_conninfo
@@ -132,8 +166,16 @@ def plan(clients: Clients, p: dict, option: str, found: dict) -> dict:
     target = clients.rds(p["target_region"])
     if option == "native_dump":
         need(p, option, "kms_key_arn", "database", "dump_bucket", "target_dsn")
+        engine = dsn_engine(p["source_dsn"]) if p.get("source_dsn") else dsn_engine(p["target_dsn"], "target_dsn")
+        if engine == "sqlserver":
+            need(p, option, "source_dump_bucket", "source_kms_key_arn")
         rds.resolve_target_key(clients, p["kms_key_arn"], p["target_region"])
-        return {"changed": True, "status": "would_dump", "steps": ["would dump, upload and restore (not checked)"]}
+        return {
+            "changed": True,
+            "status": "would_dump",
+            "engine": engine,
+            "steps": [f"would dump ({engine}), upload and restore (not checked)"],
+        }
     if option == "promote_replica":
         replica = found.get("replica_id") or p["replica_id"]
         need({"replica_id": replica}, option, "replica_id")
@@ -211,23 +253,75 @@ def run(clients: Clients, p: dict, option: str, found: dict) -> dict:
 
 
 def native_dump(p: dict) -> dict:
-    from dbshift.dr.native_dump import dump_to_s3, restore_from_s3
-
+    """Option D, dispatched on source_dsn's scheme: PostgreSQL (pg_dump), MySQL/MariaDB (mysqldump) or
+    SQL Server (rds_backup_database to source_dump_bucket, copied to dump_bucket, rds_restore_database)."""
     need(p, "native_dump", "source_dsn", "database", "dump_bucket", "kms_key_arn", "target_dsn")
+    engine = dsn_engine(p["source_dsn"])
+    if dsn_engine(p["target_dsn"], "target_dsn") != engine:
+        raise ConfigError(
+            f"source_dsn is {engine} but target_dsn is {dsn_engine(p['target_dsn'], 'target_dsn')}: "
+            "a native dump restores into the same engine"
+        )
     aws = AwsConfig(region=p["target_region"], endpoint_url=p["endpoint_url"])
-    key = p["dump_key"] or f"{p['source_instance_id']}/{p['database']}.dump"
     target_db = p["target_database"] or p["database"]
-    dumped = dump_to_s3(p["source_dsn"], p["database"], p["dump_bucket"], key, p["kms_key_arn"], aws)
-    restored = restore_from_s3(p["dump_bucket"], key, p["target_dsn"], target_db, aws, create_database=True)
+    source = f"{p['source_region']}/{p['source_instance_id']}/{p['database']}"
+    if engine == "sqlserver":
+        return _native_dump_sqlserver(p, target_db, source)
+    suffix = {"postgres": "dump", "mysql": "sql"}[engine]
+    key = p["dump_key"] or f"{p['source_instance_id']}/{p['database']}.{suffix}"
+    if engine == "mysql":
+        from dbshift.dr import native_dump_mysql as module
+    else:
+        from dbshift.dr import native_dump as module  # type: ignore[no-redef]
+    dumped = module.dump_to_s3(p["source_dsn"], p["database"], p["dump_bucket"], key, p["kms_key_arn"], aws)
+    restored = module.restore_from_s3(p["dump_bucket"], key, p["target_dsn"], target_db, aws, create_database=True)
     return {
         "changed": bool(dumped.changed or restored.changed),
         "option": "native_dump",
         "region": p["target_region"],
         "instance_id": target_db,
-        "source": f"{p['source_region']}/{p['source_instance_id']}/{p['database']}",
+        "engine": engine,
+        "source": source,
         "status": "restored",
         "rows": restored.rows,
         "steps": [f"dump s3://{p['dump_bucket']}/{key} ({dumped.bytes} bytes)", f"restored into {target_db}"],
+    }
+
+
+def _native_dump_sqlserver(p: dict, target_db: str, source: str) -> dict:
+    from dbshift.dr import native_dump_sqlserver as mssql
+
+    need(p, "native_dump", "source_dump_bucket", "source_kms_key_arn")
+    key = p["dump_key"] or f"{p['source_instance_id']}/{p['database']}.bak"
+    with mssql.session_from_dsn(p["source_dsn"]) as src, mssql.session_from_dsn(p["target_dsn"]) as tgt:
+        result = mssql.native_dump(
+            src,
+            tgt,
+            mssql.Locations(
+                database=p["database"],
+                target_database=target_db,
+                source_region=p["source_region"],
+                source_bucket=p["source_dump_bucket"],
+                source_kms_key_arn=p["source_kms_key_arn"],
+                target_region=p["target_region"],
+                target_bucket=p["dump_bucket"],
+                target_kms_key_arn=p["kms_key_arn"],
+                key=key,
+            ),
+            endpoint_url=p["endpoint_url"],
+            timeout=p.get("wait_timeout") or 3600,
+            poll=p.get("poll_interval") or 5,
+        )
+    return {
+        "changed": result.changed,
+        "option": "native_dump",
+        "region": p["target_region"],
+        "instance_id": target_db,
+        "engine": "sqlserver",
+        "source": source,
+        "status": "restored",
+        "rows": result.rows,
+        "steps": result.steps,
     }
 
 
