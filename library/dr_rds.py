@@ -15,9 +15,13 @@ description:
   - V(snapshot_copy) (C) copies the newest (or the named O(snapshot_id)) snapshot into O(target_region)
     re-encrypted with O(kms_key_arn), a key of that Region (an unencrypted source is encrypted by the copy),
     and restores O(target_instance_id) from it with the target settings, never publicly accessible.
-  - V(native_dump) (D) dumps the source PostgreSQL database (the control plane is down, the database answers),
-    compressed and encrypted before it leaves the host, to O(dump_bucket) in O(target_region), and restores it
-    into O(target_dsn), verifying row counts and checksums.
+  - V(native_dump) (D) - the control plane is down, the database answers - dumps the source database natively, by
+    the scheme of O(source_dsn) - PostgreSQL (pg_dump in an exported snapshot), MySQL/MariaDB (mysqldump
+    --single-transaction) or RDS for SQL Server (rds_backup_database to O(source_dump_bucket), copied to
+    O(dump_bucket) re-encrypted with O(kms_key_arn), rds_restore_database on the target). PostgreSQL and MySQL
+    dumps are compressed and encrypted before they leave the host and streamed to O(dump_bucket) in
+    O(target_region) over TLS. The dump is restored into O(target_dsn) (the same engine) and row counts and
+    checksums are verified; RV(engine) says which engine it was.
   - V(auto) inspects what exists (a replica, replicated backups, a recent snapshot, whether the source Region's
     API answers, whether the database answers) and runs the first feasible option in the order A, B, C, D,
     returning the reasons. A target made by an earlier run (found by dbshift's C(dbshift:dr-*) tags) is reported
@@ -39,7 +43,7 @@ attributes:
     details:
       - Reads both Regions (and for V(auto) makes the choice) and reports C(changed=true) when an instance would
         be promoted or restored; creates, copies and promotes nothing. V(native_dump) is reported as a change
-        without reading the database.
+        without reading the database (RV(engine) from the DSN's scheme).
   diff_mode:
     support: none
   platform:
@@ -90,8 +94,9 @@ options:
     type: str
   kms_key_arn:
     description:
-      - ARN of a KMS key in O(target_region) that encrypts the snapshot copy (option C) or the dump (option D).
-        A key of another Region is refused before anything is created.
+      - ARN of a KMS key in O(target_region) that encrypts the snapshot copy (option C) or the dump (option D; for
+        SQL Server the copy of the C(.bak) in O(dump_bucket)). A key of another Region is refused before anything
+        is created.
     type: str
   subnet_group:
     description:
@@ -152,8 +157,12 @@ options:
     default: 5.0
   source_dsn:
     description:
-      - Option D - libpq connection string of the source PostgreSQL server (V(auto) probes it). Never logged or
-        returned.
+      - Option D - the source database server; its scheme chooses the engine (V(auto) probes it in O(database)).
+      - PostgreSQL - C(postgresql://USER:PASSWORD@HOST:PORT) or a libpq key=value string (C(host=... user=...)).
+      - MySQL or MariaDB - C(mysql://USER:PASSWORD@HOST:PORT[?option=value]) (C(mariadb://) too; options are
+        mysql client options such as C(ssl-ca=/path/ca.pem)).
+      - RDS for SQL Server - C(mssql://LOGIN:PASSWORD@HOST:PORT) (C(sqlserver://) too), over TDS.
+      - Percent-encode special characters of a URL's user and password. Never logged or returned.
     type: str
   database:
     description:
@@ -165,15 +174,33 @@ options:
     type: str
   dump_key:
     description:
-      - Option D - object key of the dump; C(<source_instance_id>/<database>.dump) when omitted.
+      - Option D - object key of the dump; when omitted C(<source_instance_id>/<database>) with the engine's suffix
+        - C(.dump) (PostgreSQL), C(.sql) (MySQL/MariaDB) or C(.bak) (SQL Server). For SQL Server the same key is
+        used in O(source_dump_bucket).
     type: str
   target_dsn:
     description:
-      - Option D - libpq connection string of the target PostgreSQL server. Never logged or returned.
+      - Option D - the target database server, in the forms of O(source_dsn) and of the same engine (a dump is
+        restored into the engine it came from). Never logged or returned.
     type: str
   target_database:
     description:
-      - Option D - database to restore into; O(database) when omitted. Created if missing.
+      - Option D - database to restore into; O(database) when omitted.
+      - PostgreSQL - created if missing.
+      - MySQL/MariaDB - only into an absent (created) or empty database, or one an earlier run restored with the
+        same data; a database holding other data is refused (MySQL cannot rename databases, so no swap).
+      - SQL Server - must not exist (rds_restore_database creates it), or already hold the same data (a rerun).
+    type: str
+  source_dump_bucket:
+    description:
+      - Option D for SQL Server only - a bucket in O(source_region) that rds_backup_database writes the C(.bak)
+        to (the source instance's option group needs SQLSERVER_BACKUP_RESTORE with access to it); the backup is
+        then copied to O(dump_bucket).
+    type: str
+  source_kms_key_arn:
+    description:
+      - Option D for SQL Server only - ARN of a KMS key in O(source_region) that rds_backup_database encrypts the
+        backup with (C(@kms_master_key_arn)).
     type: str
   wait_timeout:
     description:
@@ -230,6 +257,34 @@ EXAMPLES = r"""
     kms_key_arn: arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
     infeasible_options: [A]
     parity_waive: [multi_az]
+
+- name: The RDS API of us-east-1 is down but the MySQL database answers - dump it and restore it in us-west-2
+  dr_rds:
+    dr_option: native_dump
+    source_region: us-east-1
+    source_instance_id: shop-db
+    target_region: us-west-2
+    # mysql://USER:PASSWORD@HOST:3306, from a vault
+    source_dsn: "{{ vault_shop_dsn }}"
+    target_dsn: "{{ vault_shop_dr_dsn }}"
+    database: shop
+    dump_bucket: shop-dr-dumps-us-west-2
+    kms_key_arn: arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
+
+- name: The same for RDS for SQL Server - native backup in the source Region, copied, restored in the target
+  dr_rds:
+    dr_option: native_dump
+    source_region: us-east-1
+    source_instance_id: erp-db
+    target_region: us-west-2
+    # mssql://LOGIN:PASSWORD@HOST:1433, from a vault
+    source_dsn: "{{ vault_erp_dsn }}"
+    target_dsn: "{{ vault_erp_dr_dsn }}"
+    database: ERP
+    source_dump_bucket: erp-backups-us-east-1
+    source_kms_key_arn: arn:aws:kms:us-east-1:123456789012:key/0987dcba-09ab-87cd-65ef-0987654321ba
+    dump_bucket: erp-dr-dumps-us-west-2
+    kms_key_arn: arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
 """
 
 RETURN = r"""
@@ -281,7 +336,7 @@ port:
   type: int
   sample: 5432
 engine:
-  description: Its database engine.
+  description: Its database engine; for option D the engine of the dump - V(postgres), V(mysql) or V(sqlserver).
   returned: success
   type: str
   sample: postgres
@@ -377,6 +432,8 @@ ARGUMENT_SPEC = {
     "dump_key": {"type": "str"},
     "target_dsn": {"type": "str", "no_log": True},
     "target_database": {"type": "str"},
+    "source_dump_bucket": {"type": "str"},
+    "source_kms_key_arn": {"type": "str"},
     "wait_timeout": {"type": "int", "default": 7200},
     "poll_interval": {"type": "float", "default": 30.0},
     "endpoint_url": {"type": "str"},

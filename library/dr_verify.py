@@ -10,11 +10,13 @@ short_description: Verify a recovered DR resource - connectivity, newest record,
 description:
   - The verify step every dbshift DR runbook ends with, after a dr_<service> role set C(dr_recovered). Reads
     only; never changes anything (C(changed=false)).
-  - C(connectivity) - with O(target_dsn) (PostgreSQL, Aurora PostgreSQL, Redshift) connects and runs C(SELECT 1);
+  - C(connectivity) - with O(target_dsn) connects and runs C(SELECT 1) - through libpq (PostgreSQL, Aurora
+    PostgreSQL, Redshift), PyMySQL (MySQL, MariaDB, Aurora MySQL) or TDS (SQL Server), chosen by the DSN's scheme;
     with O(redis_address) (Redis, Valkey) connects over TCP (optionally TLS and AUTH) and sends a RESP C(PING).
     With neither the finding says C(not checked) - it never passes what it did not look at.
-  - C(newest_record) - runs O(newest_record_query) (e.g. C(SELECT max(updated_at) FROM orders)) in a read-only
-    transaction on the target and, where it still answers, on the source (O(source_dsn)), and returns both
+  - C(newest_record) - runs O(newest_record_query) (e.g. C(SELECT max(updated_at) FROM orders)) read-only (a READ
+    ONLY transaction; SQL Server has none, so there it must be a SELECT, checked before it runs) on the target
+    and, where it still answers, on the source (O(source_dsn)), and returns both
     values and the gap between them (the data-loss window). A source that does not answer is reported, not a
     failure.
   - C(backups) - automated backups on the new resource (RDS/Aurora C(BackupRetentionPeriod), Redshift
@@ -70,18 +72,24 @@ options:
         type: int
         default: 0
       engine:
-        description: Its engine, e.g. postgres, aurora-postgresql, redshift, redis.
+        description: Its engine, e.g. postgres, aurora-postgresql, redshift, mysql, sqlserver, redis.
         type: str
         default: ''
   target_dsn:
     description:
-      - libpq connection string of the recovered database (PostgreSQL, Aurora PostgreSQL, Redshift). Never logged
-        or returned.
+      - The recovered database; its scheme chooses the driver and must fit O(recovered.engine).
+      - PostgreSQL, Aurora PostgreSQL, Redshift - a libpq connection string (C(postgresql://...) or key=value).
+      - MySQL, MariaDB, Aurora MySQL - C(mysql://USER:PASSWORD@HOST:PORT/DATABASE[?ssl-ca=PATH]) (C(mariadb://)
+        too), through PyMySQL; C(ssl-ca), C(ssl-cert), C(ssl-key), C(ssl-mode) and C(ssl-verify-server-cert) are
+        honoured.
+      - SQL Server - C(mssql://LOGIN:PASSWORD@HOST:PORT/DATABASE) (C(sqlserver://) too; C(master) without a
+        database), over TDS.
+      - Percent-encode special characters of a URL's user and password. Never logged or returned.
     type: str
   source_dsn:
     description:
-      - libpq connection string of the source database, for the newest-record comparison. Never logged or
-        returned.
+      - The source database, for the newest-record comparison; in the form of O(target_dsn) (the same engine).
+        Never logged or returned.
     type: str
   newest_record_query:
     description:
@@ -112,7 +120,8 @@ options:
     default: 10.0
   query_timeout:
     description:
-      - Statement timeout of the newest-record query, in seconds.
+      - Statement timeout of the newest-record query, in seconds (SQL Server - the lock timeout, as T-SQL has no
+        statement timeout).
     type: int
     default: 60
   waive:

@@ -1,11 +1,13 @@
 """playbooks/dr_rds.yml for options A, B and D, and auto choosing A, B or D, against the emulated AWS
 (moto server with dbshift.estate.moto_patches_rds_dr: cross-Region replica promotion and automated backup
-replication) and, for D, a real PostgreSQL server. Source us-east-1, target us-west-2.
+replication) and, for D, a real PostgreSQL server and a MariaDB server of the test's own (tests/mysql_server.py).
+Source us-east-1, target us-west-2.
 
 Option C and auto → C are in test_dr_rds_playbook.py, whose helpers this file uses.
 """
 
-# ruff: noqa: F811 - the fixtures clients and inventory are imported from test_dr_rds_playbook, and tests name them
+# ruff: noqa: F811 - the fixtures clients, inventory and mariadb are imported from test_dr_rds_playbook and
+# mysql_server, and tests name them
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from typing import Any
 
 import psycopg
 import pytest
+from mysql_server import PASSWORD, MariaDb, mariadb, url_quote  # noqa: F401 (mariadb is a fixture)
+from mysql_server import fingerprint as mysql_fingerprint
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from test_dr_rds_playbook import (  # noqa: F401 (clients and inventory are fixtures)
     SOURCE,
@@ -32,7 +36,7 @@ from test_dr_rds_playbook import (  # noqa: F401 (clients and inventory are fixt
 )
 
 from dbshift.aws import AwsConfig, client
-from dbshift.dr import Clients, envelope_stream, native_dump, rds, tag_value
+from dbshift.dr import Clients, envelope_stream, native_dump, native_dump_core, rds, tag_value
 
 
 def _instance(clients: Clients, region: str, instance_id: str) -> dict[str, Any]:
@@ -364,6 +368,147 @@ def test_native_dump_through_the_playbook(
     assert {o["Key"]: o["ETag"] for o in dump_setup.s3.list_objects_v2(Bucket=dump_setup.bucket)["Contents"]} == (
         objects
     )
+
+
+# ------------------------------------------------------------------------------------------ D: native_dump, MySQL
+
+MYSQL_SOURCE_SQL = r"""
+CREATE TABLE orders (
+  id INT PRIMARY KEY, customer VARCHAR(40) NOT NULL, note TEXT, amount DECIMAL(12,2), created DATETIME(3) NOT NULL,
+  payload BLOB
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+CREATE TABLE `line ``items``` (order_id INT NOT NULL, qty INT NOT NULL) ENGINE=InnoDB;
+CREATE TABLE empty_one (id INT) ENGINE=InnoDB;
+CREATE VIEW big_orders AS SELECT id, amount FROM orders WHERE amount > 500;
+"""
+
+
+def _seed_mysql(db: MariaDb, name: str) -> None:
+    rows = []
+    for i in range(1, 801):
+        note = "NULL" if i % 7 == 0 else f"'line one\\nline \"two\"\\t caf\u00e9 {i}'"
+        amount = "NULL" if i % 5 == 0 else f"{i * 1.25:.2f}"
+        payload = "NULL" if i % 4 == 0 else f"UNHEX(MD5('{i}'))"
+        rows.append(f"({i}, 'customer {i % 37}', {note}, {amount}, "
+                    f"'2026-01-01 00:00:00' + INTERVAL {i * 13} MINUTE, {payload})")  # fmt: skip
+    items = ",".join(f"({i % 800 + 1}, {i % 17})" for i in range(1, 1201))
+    db.sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    db.sql(
+        f"{MYSQL_SOURCE_SQL} INSERT INTO orders VALUES {','.join(rows)}; INSERT INTO `line ``items``` VALUES {items};",
+        name,
+    )
+
+
+def test_native_dump_of_mysql_through_the_playbook_with_verify(
+    run_ansible, inventory, tmp_path: Path, aws_endpoint_url, mariadb: MariaDb
+) -> None:
+    aws = AwsConfig(region=TARGET, endpoint_url=aws_endpoint_url)
+    s3 = client("s3", aws)
+    bucket = f"dr-mysql-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": TARGET})
+    key_arn = client("kms", aws).create_key(Description="dr mysql dump key")["KeyMetadata"]["Arn"]
+    tag = uuid.uuid4().hex[:8]
+    source_db, target_db = f"dr_src_{tag}", f"dr_tgt_{tag}"
+    _seed_mysql(mariadb, source_db)
+    run = playbook(
+        run_ansible,
+        inventory,
+        tmp_path,
+        aws_endpoint_url,
+        dr_rds_option="native_dump",
+        dr_rds_source_instance_id="mysql-orders",
+        dr_rds_source_dsn=mariadb.dsn,
+        dr_rds_target_dsn=mariadb.dsn,
+        dr_rds_database=source_db,
+        dr_rds_target_database=target_db,
+        dr_rds_dump_bucket=bucket,
+        dr_rds_kms_key_arn=key_arn,
+        # The verify step connects to the restored database through PyMySQL and compares the newest record.
+        dr_verify_target_dsn=mariadb.dsn_for(target_db),
+        dr_verify_source_dsn=mariadb.dsn_for(source_db),
+        dr_verify_newest_record_query="SELECT max(created) FROM orders",
+    )
+
+    def objects() -> dict[str, str]:
+        return {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+
+    def no_secrets(*runs: Any) -> None:
+        for r in runs:
+            for secret in (PASSWORD, url_quote(PASSWORD), mariadb.dsn):
+                assert secret not in r.output  # source_dsn, target_dsn and the verify DSNs are no_log
+
+    # 1. Check mode: would dump (MySQL, from the DSN's scheme); nothing uploaded, no target database.
+    check = run("--check")
+    assert check.rc == 0, check.output[-6000:]
+    assert task_status(check) == "changed" and "would_dump" in check.stdout and "would dump (mysql)" in flat(check)
+    assert objects() == {} and target_db not in mariadb.databases()
+
+    # 2. Real run: dumped, encrypted, uploaded, restored, verified by the module and by the verify step.
+    real = run()
+    assert real.rc == 0, real.output[-6000:]
+    assert task_status(real) == "changed"
+    assert f"native_dump: {target_db} in {TARGET} is restored; engine mysql" in flat(real)
+    assert "connectivity ok" in flat(real) and "SELECT 1 returned 1" in flat(real)
+    assert "newest_record ok" in flat(real) and "the newest record is the same on both sides" in flat(real)
+    source = mysql_fingerprint(mariadb, source_db)
+    assert source["orders"][0] == 800 and source["line `items`"][0] == 1200 and source["empty_one"][0] == 0
+    assert mysql_fingerprint(mariadb, target_db) == source  # row counts and checksums equal
+    assert mariadb.sql(f"SELECT COUNT(*) FROM `{target_db}`.big_orders") == mariadb.sql(
+        f"SELECT COUNT(*) FROM `{source_db}`.big_orders"
+    )
+    dump_key = f"mysql-orders/{source_db}.sql"
+    assert sorted(objects()) == [dump_key, dump_key + native_dump_core.MANIFEST_SUFFIX]
+    stored = s3.get_object(Bucket=bucket, Key=dump_key)["Body"].read()
+    assert stored.startswith(envelope_stream.MAGIC)  # encrypted before it left the host
+    for needle in (b"CREATE TABLE", b"INSERT INTO", b"big_orders", b"line one", b"customer 5", "café".encode()):
+        assert needle not in stored, needle
+    assert s3.head_object(Bucket=bucket, Key=dump_key)["ServerSideEncryption"] == "aws:kms"
+    uploaded = objects()
+
+    # 3. Check mode again creates and uploads nothing (option D's check mode does not read the database).
+    again_check = run("--check")
+    assert again_check.rc == 0, again_check.output[-6000:]
+    assert objects() == uploaded
+
+    # 4. A rerun finds the same dump and an identical target: nothing changes, no second upload.
+    again = run()
+    assert again.rc == 0, again.output[-6000:]
+    assert again.recap()["changed"] == 0, again.stdout[-6000:]
+    assert objects() == uploaded and mysql_fingerprint(mariadb, target_db) == source
+    no_secrets(check, real, again_check, again)
+
+
+def test_native_dump_for_sql_server_takes_the_source_region_bucket_and_key(
+    run_ansible, inventory, tmp_path: Path, aws_endpoint_url, clients
+) -> None:
+    """Check mode through the role: SQL Server DSNs need dr_rds_source_dump_bucket and dr_rds_source_kms_key_arn
+    (passed through to the module); mismatched engines are refused. (The SQL Server dump itself runs against the
+    estate's RDS emulator in tests/integration/test_dr_native_dump_sqlserver.py.)"""
+    password = f"Pw:@{uuid.uuid4().hex[:10]}"
+    dsn = f"mssql://admin:{url_quote(password)}@127.0.0.1:1"
+    common = {
+        "dr_rds_option": "native_dump",
+        "dr_rds_source_instance_id": "erp-db",
+        "dr_rds_source_dsn": dsn,
+        "dr_rds_target_dsn": dsn,
+        "dr_rds_database": "ERP",
+        "dr_rds_dump_bucket": "erp-dr-dumps",
+        "dr_rds_kms_key_arn": target_key(clients),
+    }
+    missing = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, **common)("--check")
+    assert missing.rc != 0 and task_status(missing) == "fatal"
+    assert "dr_option native_dump needs source_dump_bucket, source_kms_key_arn" in flat(missing)
+
+    both = {"dr_rds_source_dump_bucket": "erp-backups", "dr_rds_source_kms_key_arn": target_key(clients, SOURCE)}
+    check = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, **common, **both)("--check")
+    assert check.rc == 0, check.output[-6000:]
+    assert task_status(check) == "changed" and "would dump (sqlserver)" in flat(check)
+
+    mixed = {**common, "dr_rds_target_dsn": f"mysql://admin:{url_quote(password)}@127.0.0.1:1"}
+    refused = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, **mixed, **both)("--check")
+    assert refused.rc != 0 and "source_dsn is sqlserver but target_dsn is mysql" in flat(refused)
+    for r in (missing, check, refused):
+        assert password not in r.output and url_quote(password) not in r.output
 
 
 # ------------------------------------------------------------------------------------------ auto: A, B, D

@@ -96,7 +96,10 @@ def test_fall_forward_end_to_end(
     runs += [check, *four_steps(run_ansible, ff_inventory, vars_file, "setup")]
     assert state(estate, target) == "RESTORING"
     setup_out = runs[2].stdout
-    assert ("certificate imported" in setup_out) == tde, setup_out[-4000:]
+    # A TDE database needs its certificate on the target: imported by this run, or present when another test of the
+    # session (the steps' integration tests) imported the same certificate first. A plain database needs none.
+    has_certificate = "certificate imported" in setup_out or "certificate present" in setup_out
+    assert has_certificate == tde, setup_out[-4000:]
 
     # Rows on RDS, then sync: four steps.
     write_rows_and_back_up_the_log(estate, source, 5)

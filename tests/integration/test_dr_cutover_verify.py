@@ -1,23 +1,30 @@
 """dbshift.dr.cutover and dbshift.dr.verify against the emulated AWS (moto server: Route 53, CloudWatch, RDS,
-Redshift, ElastiCache), a PostgreSQL server of the test's own and a real redis-server.
+Redshift, ElastiCache), a PostgreSQL server of the test's own, a real redis-server, a MariaDB server of the test's
+own (tests/mysql_server.py: verify through PyMySQL) and the SQL Server emulator's TDS listener (verify over TDS).
 
 Route 53 in moto reports every change INSYNC at once; a change that stays PENDING is covered with botocore's
 Stubber, which checks the requests against the real service model.
 """
 
+# ruff: noqa: F811 - the fixture mariadb is imported from mysql_server, and tests name it
+
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import socket
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
+from urllib.parse import unquote
 
 import psycopg
 import pytest
 from botocore.stub import Stubber
+from mysql_server import PASSWORD, MariaDb, mariadb, url_quote  # noqa: F401 (mariadb is a fixture)
 
 from dbshift.aws import AwsConfig
 from dbshift.dr import Clients
@@ -26,6 +33,7 @@ from dbshift.dr.verify import CHECKS, VerifyFailed, VerifyOptions, gap_between, 
 from dbshift.dr.waits import WaitTimeout
 from dbshift.errors import ConfigError, DbshiftError
 from dbshift.estate import process
+from dbshift.tsql.tds import connect_tds
 
 REGION = "us-west-2"
 
@@ -534,3 +542,190 @@ def test_a_server_that_does_not_speak_resp_fails_the_ping(clients) -> None:
         found = by_check(verify(clients, REDIS, VerifyOptions(redis_address=address, connect_timeout=2)))
         thread.join(5)
     assert found["connectivity"].status == "failed" and "HTTP/1.1 400" in found["connectivity"].detail
+
+
+# ------------------------------------------------------------------------------------------ verify: MySQL / MariaDB
+
+
+@pytest.fixture(scope="module")
+def mysql_databases(mariadb: MariaDb) -> tuple[str, str]:
+    """Source and target databases on the MariaDB server, orders' newest updated_at 300 s apart: their DSNs."""
+    names = [f"src_{uuid.uuid4().hex[:8]}", f"tgt_{uuid.uuid4().hex[:8]}"]
+    for name, last in zip(names, ("2026-11-20 10:05:00", "2026-11-20 10:00:00"), strict=True):
+        mariadb.sql(
+            f"CREATE DATABASE `{name}`; CREATE TABLE `{name}`.orders (id INT PRIMARY KEY, updated_at DATETIME(3) "
+            f"NOT NULL); INSERT INTO `{name}`.orders VALUES (1, '{last}' - INTERVAL 1 HOUR), (2, '{last}');"
+        )
+    return mariadb.dsn_for(names[0]), mariadb.dsn_for(names[1])
+
+
+MYSQL = Recovered("rds", REGION, "", "", 0, "mysql")  # what dr_rds's native_dump reports for a MySQL dump
+
+
+def test_mysql_connectivity_and_newest_record_on_both_sides(clients, mysql_databases) -> None:
+    source, target = mysql_databases
+    report = verify(clients, MYSQL, VerifyOptions(target_dsn=target, source_dsn=source, newest_record_query=QUERY))
+    found = by_check(report)
+    assert found["connectivity"].status == "ok" and "SELECT 1 returned 1" in found["connectivity"].detail
+    newest = report.newest_record
+    assert newest.source_status == "answered"
+    assert (newest.source, newest.target) == ("2026-11-20T10:05:00", "2026-11-20T10:00:00")
+    assert newest.gap_seconds == 300.0 and "300 s behind" in newest.gap
+    require_passed(report)
+    for secret in (PASSWORD, url_quote(PASSWORD)):
+        assert secret not in str(report.to_dict())
+
+
+def test_an_rds_mysql_instance_is_verified_through_its_mysql_dsn(clients, mysql_databases) -> None:
+    """dr_recovered without an engine: MySQL is learnt from DescribeDBInstances, and the mysql:// DSN fits it."""
+    _, target = mysql_databases
+    rid = unique("mysql")
+    clients.rds(REGION).create_db_instance(
+        DBInstanceIdentifier=rid,
+        Engine="mysql",
+        DBInstanceClass="db.t3.micro",
+        MasterUsername="dbadmin",
+        MasterUserPassword="not-a-secret-1",
+        AllocatedStorage=20,
+        BackupRetentionPeriod=3,
+    )
+    report = verify(
+        clients, Recovered("rds", REGION, rid), VerifyOptions(target_dsn=target, waive=frozenset({"monitoring"}))
+    )
+    found = by_check(report)
+    assert report.recovered.engine == "mysql" and found["connectivity"].status == "ok"
+    assert found["backups"].status == "ok" and found["monitoring"].status == "waived"
+    with pytest.raises(ConfigError, match=r"runs mysql: use a MySQL DSN \(mysql://"):
+        verify(clients, Recovered("rds", REGION, rid), VerifyOptions(target_dsn="host=127.0.0.1 user=x"))
+
+
+def test_mysql_failures_fail_or_are_reported_and_never_show_the_password(clients, mysql_databases, mariadb) -> None:
+    _, target = mysql_databases
+    wrong = target.replace(url_quote(PASSWORD), "wrong-password-123")
+    bad = verify(clients, MYSQL, VerifyOptions(target_dsn=wrong, connect_timeout=3))
+    conn = by_check(bad)["connectivity"]
+    assert conn.status == "failed" and "Access denied for user 'dbshift'" in conn.detail
+    assert "wrong-password-123" not in str(bad.to_dict())
+    with pytest.raises(VerifyFailed, match="connectivity failed"):
+        require_passed(bad)
+
+    dead = f"mysql://dbshift:{url_quote(PASSWORD)}@127.0.0.1:{process.free_port()}/x"
+    report = verify(
+        clients, MYSQL, VerifyOptions(target_dsn=target, source_dsn=dead, newest_record_query=QUERY, connect_timeout=2)
+    )
+    assert report.newest_record.source_status == "not_answering"
+    assert by_check(report)["newest_record"].status == "ok"
+    for secret in (PASSWORD, url_quote(PASSWORD)):
+        assert secret not in str(report.to_dict())
+
+    # Read-only: a query that writes fails and leaves nothing behind.
+    writes = by_check(
+        verify(
+            clients, MYSQL, VerifyOptions(target_dsn=target, newest_record_query="INSERT INTO orders VALUES (3, NOW())")
+        )
+    )
+    assert writes["newest_record"].status == "failed" and "READ ONLY" in writes["newest_record"].detail
+    database = target.rsplit("/", 1)[1]
+    assert mariadb.sql("SELECT count(*) FROM orders", database) == [["2"]]
+
+    # The query timeout is the server's: a query running longer is stopped.
+    slow = by_check(
+        verify(
+            clients,
+            MYSQL,
+            VerifyOptions(
+                target_dsn=target,
+                newest_record_query="SELECT max(updated_at) FROM orders WHERE SLEEP(3) = 0",
+                query_timeout=1,
+            ),
+        )
+    )
+    assert slow["newest_record"].status == "failed" and "max_statement_time" in slow["newest_record"].detail
+
+    with pytest.raises(ConfigError, match="one column"):
+        verify(clients, MYSQL, VerifyOptions(target_dsn=target, newest_record_query="SELECT 1, 2"))
+    with pytest.raises(ConfigError, match="dr_verify_source_dsn is not a MySQL DSN"):
+        verify(
+            clients,
+            MYSQL,
+            VerifyOptions(target_dsn=target, source_dsn="host=127.0.0.1 user=x", newest_record_query=QUERY),
+        )
+    with pytest.raises(ConfigError, match="MySQL DSN names no user"):
+        verify(clients, MYSQL, VerifyOptions(target_dsn="mysql://127.0.0.1:3306"))
+    with pytest.raises(ConfigError, match="runs postgres: use a libpq connection string"):
+        verify(clients, PG, VerifyOptions(target_dsn=target))
+
+
+# ------------------------------------------------------------------------------------------ verify: SQL Server
+
+
+@pytest.fixture(scope="module")
+def tds_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The SQL Server emulator alone (dbshift.estate.winrm_host with one instance and its TDS listener), with
+    source and target databases whose orders' newest updated_at are 300 s apart: (source DSN, target DSN)."""
+    work = tmp_path_factory.mktemp("tds")
+    login, password = "dr_verify", f"Pw:@/{uuid.uuid4().hex[:12]}!"  # characters a DSN must percent-encode
+    (work / "sql.pw").write_text(password)
+    (work / "winrm.pw").write_text(uuid.uuid4().hex)
+    for secret in ("sql.pw", "winrm.pw"):
+        (work / secret).chmod(0o600)
+    port = process.free_port()
+    config = {
+        "root": str(work / "root"),
+        "instances": [{"name": "DR", "server_names": ["dr"], "kind": "ec2", "sql_login": login,
+                       "sql_password": None, "sql_password_file": str(work / "sql.pw"), "rds": None}],
+        "tds_ports": {"dr": port},
+    }  # fmt: skip
+    (work / "config.json").write_text(json.dumps(config))
+    winrm = process.free_port()
+    while winrm == port:
+        winrm = process.free_port()
+    argv = [sys.executable, "-m", "dbshift.estate.winrm_host", "--config", str(work / "config.json"),
+            "--port", str(winrm), "--username", "u", "--password-file", str(work / "winrm.pw")]  # fmt: skip
+    pid = process.start(argv, work / "host.log")
+    try:
+        process.wait_until(lambda: process.port_open(port), "TDS listener", 60, work / "host.log", pid)
+        names = [f"VSrc_{uuid.uuid4().hex[:6]}", f"VTgt_{uuid.uuid4().hex[:6]}"]
+        for name, last in zip(names, ("2026-11-20T10:05:00", "2026-11-20T10:00:00"), strict=True):
+            with connect_tds(f"127.0.0.1:{port}", login, password, "master") as conn:
+                conn.query(f"CREATE DATABASE [{name}]")
+            with connect_tds(f"127.0.0.1:{port}", login, password, name) as conn:
+                conn.query("CREATE TABLE dbo.orders (id INT PRIMARY KEY, updated_at DATETIME2(3) NOT NULL)")
+                conn.query(f"INSERT INTO dbo.orders VALUES (1, DATEADD(hour, -1, '{last}')), (2, '{last}')")
+        base = f"mssql://{login}:{url_quote(password)}@127.0.0.1:{port}"
+        yield f"{base}/{names[0]}", f"{base}/{names[1]}"
+    finally:
+        process.stop(pid)
+
+
+MSSQL = Recovered("rds", REGION, "", "", 0, "sqlserver")  # what dr_rds's native_dump reports for SQL Server
+
+
+def test_sqlserver_connectivity_and_newest_record_over_tds(clients, tds_server) -> None:
+    source, target = tds_server
+    password = target.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+    report = verify(clients, MSSQL, VerifyOptions(target_dsn=target, source_dsn=source, newest_record_query=QUERY))
+    found = by_check(report)
+    assert found["connectivity"].status == "ok" and "SELECT 1 returned 1" in found["connectivity"].detail
+    newest = report.newest_record
+    assert (newest.source, newest.target, newest.gap_seconds) == ("2026-11-20T10:05:00", "2026-11-20T10:00:00", 300.0)
+    require_passed(report)
+
+    wrong = target.replace(password, "wrong-password-123")
+    bad = by_check(verify(clients, MSSQL, VerifyOptions(target_dsn=wrong, connect_timeout=3)))["connectivity"]
+    assert bad.status == "failed" and "Login failed" in bad.detail and "wrong-password-123" not in bad.detail
+
+    # SQL Server has no read-only transaction: anything but a SELECT is refused before it runs.
+    for writes in (
+        "INSERT INTO dbo.orders VALUES (3, SYSDATETIME())",
+        "SELECT max(updated_at) AS m INTO dbo.x FROM dbo.orders",
+    ):
+        found = by_check(verify(clients, MSSQL, VerifyOptions(target_dsn=target, newest_record_query=writes)))
+        assert found["newest_record"].status == "failed" and "read-only" in found["newest_record"].detail
+    parts = target.split("@", 1)[1]
+    host_port, database = parts.split("/", 1)
+    with connect_tds(host_port, "dr_verify", unquote(password), database) as conn:
+        assert conn.query("SELECT COUNT(*) AS n FROM dbo.orders")[1] == [(2,)]
+        assert conn.query("SELECT COUNT(*) AS n FROM sys.tables WHERE name = 'x'")[1] == [(0,)]
+    with pytest.raises(ConfigError, match=r"runs sqlserver: use a SQL Server DSN \(mssql://"):
+        verify(clients, MSSQL, VerifyOptions(target_dsn="host=127.0.0.1 user=x"))

@@ -6,139 +6,27 @@ The source has NULLs, 6 MB of incompressible binary (the upload has several part
 quotes, backslashes and non-ASCII, DECIMAL, DOUBLE, DATETIME, JSON, BIT, an empty table, a table whose name
 needs quoting, and a view, a trigger, a procedure, a function and an event. Equality is checked with the test's
 own fingerprint (every row as the mysql client prints it, sorted, hashed in Python), not the library's hash.
-The server is administered through its socket as root; dbshift connects over TCP with a password user.
+The server (tests/mysql_server.py) is administered through its socket as root; dbshift connects over TCP with a
+password user.
 """
+
+# ruff: noqa: F811 - the fixture mariadb is imported from mysql_server, and a fixture names it
 
 from __future__ import annotations
 
-import hashlib
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
+from mysql_server import PASSWORD, MariaDb, fingerprint, mariadb, url_quote  # noqa: F401 (a fixture)
 
 from dbshift.aws.clients import AwsConfig, client
 from dbshift.dr import envelope_stream, native_dump_core, native_dump_mysql, runbook
 from dbshift.errors import ConfigError
-from dbshift.estate import process
 
 REGION = "us-west-2"
-PASSWORD = "pw with 'quotes' \"and\" \\ back"
-SBIN = ("/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin")
-
-
-def _find(*names: str) -> str | None:
-    for name in names:
-        found = shutil.which(name) or next((f"{d}/{name}" for d in SBIN if Path(d, name).exists()), None)
-        if found:
-            return found
-    return None
-
-
-def _tools() -> dict[str, str]:
-    """The MariaDB/MySQL server and client binaries; missing ones fail under DBSHIFT_REQUIRE_TOOLS/CI."""
-    wanted = {
-        "server": ("mariadbd", "mysqld"),
-        "install_db": ("mariadb-install-db", "mysql_install_db"),
-        "client": ("mariadb", "mysql"),
-        "dump": ("mariadb-dump", "mysqldump"),
-    }
-    found = {k: _find(*names) for k, names in wanted.items()}
-    missing = [" or ".join(wanted[k]) for k, v in found.items() if v is None]
-    if missing:
-        message = (
-            f"MariaDB binaries not found: {', '.join(missing)}; install them with "
-            "`apt-get install -y mariadb-server mariadb-client`"
-        )
-        if os.environ.get("CI") or os.environ.get("DBSHIFT_REQUIRE_TOOLS"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return {k: str(v) for k, v in found.items()}
-
-
-@dataclass
-class MariaDb:
-    tools: dict[str, str]
-    socket: str
-    port: int
-    dsn: str = field(repr=False)  # mysql://dbshift:PASSWORD@127.0.0.1:PORT
-
-    def sql(self, statements: str, database: str | None = None) -> list[list[str]]:
-        """Run as root over the socket (the test's own access, independent of dbshift's)."""
-        argv = [self.tools["client"], "--no-defaults", "-uroot", f"--socket={self.socket}", "--batch", "-N"]
-        argv += ["--default-character-set=utf8mb4"] + ([database] if database else [])
-        out = subprocess.run(argv, input=statements.encode(), capture_output=True, check=False)
-        assert out.returncode == 0, out.stderr.decode()
-        return [line.split("\t") for line in out.stdout.decode().splitlines()]
-
-    def databases(self) -> set[str]:
-        return {r[0] for r in self.sql("SHOW DATABASES")}
-
-
-@pytest.fixture(scope="module")
-def mariadb() -> Iterator[MariaDb]:
-    tools = _tools()
-    # /tmp, not pytest's tmp_path: as root the server runs as `mysql`, which cannot enter /tmp/pytest-of-root.
-    root = Path(tempfile.mkdtemp(prefix="dbshift-mariadb-"))
-    user: list[str] = []
-    if os.geteuid() == 0:  # mariadbd refuses to run as root without --user
-        users = {e.pw_name: e for e in pwd.getpwall()}
-        entry = users.get("mysql") or users.get("nobody")
-        assert entry is not None, "running as root and no 'mysql' or 'nobody' user exists to run MariaDB as"
-        os.chown(root, entry.pw_uid, entry.pw_gid)
-        user = [f"--user={entry.pw_name}"]
-    data, sock = root / "data", str(root / "mysqld.sock")
-    init = subprocess.run(
-        [tools["install_db"], "--no-defaults", f"--datadir={data}", *user,
-         "--auth-root-authentication-method=normal", "--skip-test-db"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert init.returncode == 0, init.stdout[-2000:] + init.stderr[-2000:]
-    port = process.free_port()
-    server = subprocess.Popen(
-        [tools["server"], "--no-defaults", f"--datadir={data}", *user, f"--port={port}", "--bind-address=127.0.0.1",
-         f"--socket={sock}", f"--log-error={root / 'error.log'}", "--innodb-buffer-pool-size=64M",
-         "--skip-log-bin", "--event-scheduler=OFF"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    try:
-        db = MariaDb(tools, sock, port, f"mysql://dbshift:{_quote(PASSWORD)}@127.0.0.1:{port}")
-        deadline = time.monotonic() + 60
-        while subprocess.run([tools["client"], "--no-defaults", "-uroot", f"--socket={sock}", "-e", "SELECT 1"],
-                             capture_output=True, check=False).returncode != 0:  # fmt: skip
-            assert server.poll() is None, (root / "error.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "MariaDB did not start within 60 s"
-            time.sleep(0.2)
-        literal = PASSWORD.replace("\\", "\\\\").replace("'", "\\'")
-        db.sql(
-            f"CREATE USER 'dbshift'@'127.0.0.1' IDENTIFIED BY '{literal}';"
-            "GRANT ALL ON *.* TO 'dbshift'@'127.0.0.1' WITH GRANT OPTION;"
-        )
-        yield db
-    finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def _quote(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text, safe="")
-
 
 SOURCE_SQL = r"""
 CREATE TABLE items (
@@ -177,25 +65,6 @@ def _seed(db: MariaDb, name: str) -> None:
         )
     blobs = ",".join(f"({k}, RANDOM_BYTES(1024))" for k in range(1, 6001))  # ~6 MB incompressible
     db.sql(SOURCE_SQL + f"INSERT INTO items VALUES {','.join(rows)};INSERT INTO blobs VALUES {blobs};", name)
-
-
-def fingerprint(db: MariaDb, database: str) -> dict[str, tuple[int, str]]:
-    """Per base table: rows and the sha256 of every row as the client prints it (HEX for binary), sorted."""
-    out = {}
-    for (table,) in db.sql(
-        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' "
-        f"AND TABLE_SCHEMA = '{database}' ORDER BY 1"
-    ):
-        cols = [c for (c,) in db.sql(
-            "SELECT CASE WHEN DATA_TYPE IN ('blob', 'longblob', 'bit') THEN CONCAT('HEX(`', COLUMN_NAME, '`)') "
-            "ELSE CONCAT('`', REPLACE(COLUMN_NAME, '`', '``'), '`') END FROM information_schema.COLUMNS "
-            f"WHERE TABLE_SCHEMA = '{database}' AND TABLE_NAME = '{table.replace(chr(39), chr(39) * 2)}' "
-            "ORDER BY ORDINAL_POSITION"
-        )]  # fmt: skip
-        rows = db.sql(f"SELECT {', '.join(cols)} FROM `{table.replace('`', '``')}`", database)
-        lines = sorted("\t".join(r) for r in rows)
-        out[table] = (len(rows), hashlib.sha256("\n".join(lines).encode()).hexdigest())
-    return out
 
 
 def objects(db: MariaDb, database: str) -> dict[str, list[str]]:
@@ -374,7 +243,7 @@ def test_refusals_before_anything_is_uploaded(setup: Setup) -> None:
         native_dump_mysql.dump_to_s3(setup.db.dsn, setup.source, setup.bucket, "mysql/x.sql", east_key, setup.aws)
     with pytest.raises(native_dump_core.NativeDumpError, match="cannot connect to MySQL database 'dr_nope'"):
         native_dump_mysql.dump_to_s3(setup.db.dsn, "dr_nope", setup.bucket, "mysql/none.sql", setup.key_arn, setup.aws)
-    wrong = setup.db.dsn.replace(_quote(PASSWORD), "wrong")
+    wrong = setup.db.dsn.replace(url_quote(PASSWORD), "wrong")
     with pytest.raises(native_dump_core.NativeDumpError, match="Access denied for user 'dbshift'") as err:
         native_dump_mysql.dump_to_s3(wrong, setup.source, setup.bucket, "mysql/denied.sql", setup.key_arn, setup.aws)
     assert PASSWORD not in str(err.value)

@@ -183,12 +183,6 @@ def test_refusals_before_any_task_is_started(setup: Setup) -> None:
     assert runbook.dsn_engine(setup.dsn) == "sqlserver"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=native_dump_core.NativeDumpError,
-    reason="the estate's RDS emulator has no msdb.dbo.rds_restore_database yet (error 2812); remove this mark "
-    "when it has",
-)
 def test_runbook_restores_under_a_new_name_and_verifies(setup: Setup) -> None:
     target = f"{setup.database}_restored"
     p = {

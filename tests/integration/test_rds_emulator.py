@@ -565,3 +565,106 @@ def test_native_full_and_copied_logs_restore_on_ec2(emu: SqlServerEmulator, aws:
     query = "SELECT COUNT(*) AS n, SUM(id) AS s FROM dbo.T;"
     assert sql(emu, query, server=EC2, database="SalesDb") == sql(emu, query, database="SalesDb")
     assert sql(emu, query, server=EC2, database="SalesDb")[0]["n"] == 11
+
+
+# ---------------------------------------------------------------------------------------- native restore
+def backup_to_s3(emu: SqlServerEmulator, bucket: str, db: str, key: str, kms_arn: str | None = None) -> str:
+    arn = f"arn:aws:s3:::{bucket}/{key}"
+    kms = f", @kms_master_key_arn='{kms_arn}'" if kms_arn else ""
+    row = sql(emu, f"EXEC msdb.dbo.rds_backup_database @source_db_name='{db}', @s3_arn_to_backup_to='{arn}'{kms};")[0]
+    final, _ = wait_task(emu, row["task_id"])
+    assert final["lifecycle"] == "SUCCESS", final["task_info"]
+    return arn
+
+
+def restore_call(db: str, arn: str, extra: str = "") -> str:
+    return f"EXEC msdb.dbo.rds_restore_database @restore_db_name='{db}', @s3_arn_to_restore_from='{arn}'{extra};"
+
+
+def database_state(emu: SqlServerEmulator, db: str) -> str | None:
+    rows = sql(emu, f"SELECT state_desc FROM sys.databases WHERE name = '{db}';")
+    return rows[0]["state_desc"] if rows else None
+
+
+def test_restore_database_from_a_kms_encrypted_backup_under_a_new_name(
+    emu: SqlServerEmulator, aws: dict[str, Any]
+) -> None:
+    make_db(emu, "SalesDb", rows=7)
+    arn = backup_to_s3(emu, aws["bucket"], "SalesDb", f"restore-{uuid.uuid4().hex[:6]}/SalesDb.bak", aws["key"])
+    row = sql(emu, restore_call("SalesCopy", arn, f", @kms_master_key_arn='{aws['key']}', @type='FULL'"))[0]
+    assert (row["task_type"], row["database_name"], row["lifecycle"]) == ("RESTORE_DB", "SalesCopy", "CREATED")
+    assert (row["S3_object_arn"], row["KMS_master_key_arn"]) == (arn, aws["key"])
+    assert database_state(emu, "SalesCopy") is None  # asynchronous: nothing restored yet
+    final, seen = wait_task(emu, row["task_id"])
+    assert final["lifecycle"] == "SUCCESS", final["task_info"]
+    assert seen[:2] == ["CREATED", "IN_PROGRESS"] and final["% complete"] == 100
+    assert "RESTORE DATABASE successfully processed" in final["task_info"]
+
+    query = "SELECT COUNT(*) AS n, SUM(id) AS s, MAX(v) AS v FROM dbo.T;"
+    assert sql(emu, query, database="SalesCopy") == sql(emu, query, database="SalesDb")
+    assert sql(emu, query, database="SalesCopy")[0]["n"] == 7
+    assert database_state(emu, "SalesCopy") == "ONLINE"
+    files = sql(
+        emu,
+        "SELECT f.physical_name FROM sys.master_files f JOIN sys.databases d ON d.database_id = f.database_id "
+        "WHERE d.name = 'SalesCopy' ORDER BY f.file_id;",
+    )
+    assert [f["physical_name"] for f in files] == [
+        "D:\\rdsdbdata\\DATA\\SalesCopy.mdf",
+        "D:\\rdsdbdata\\DATA\\SalesCopy_log.ldf",
+    ]
+    insert(emu, "SalesCopy", 100, 1)  # the copy is a database of its own
+    assert sql(emu, "SELECT COUNT(*) AS n FROM dbo.T;", database="SalesDb")[0]["n"] == 7
+    backup_dir = emu.instance(RDS).hostfs.local_path("D:\\rdsdbdata\\BACKUP")
+    assert not [p.name for p in backup_dir.iterdir() if p.name.startswith("rds_restore")]  # temp file removed
+    assert [r["task_id"] for r in sql(emu, "EXEC msdb.dbo.rds_task_status @db_name='SalesCopy';")] == [row["task_id"]]
+
+    tasks = len(sql(emu, "EXEC msdb.dbo.rds_task_status;"))
+    for name in ("SalesCopy", "salesdb"):  # existing names, compared case-insensitively, are refused
+        with pytest.raises(SqlError) as exc:
+            sql(emu, restore_call(name, arn, f", @kms_master_key_arn='{aws['key']}'"))
+        assert exc.value.number == 50000 and f"Database '{name}' already exists" in rds_error(exc)
+    assert len(sql(emu, "EXEC msdb.dbo.rds_task_status;")) == tasks
+
+
+def test_restore_database_errors_and_norecovery(emu: SqlServerEmulator, aws: dict[str, Any]) -> None:
+    bucket, key_arn = aws["bucket"], aws["key"]
+    make_db(emu, "SalesDb", rows=4)
+    prefix = f"restore-err-{uuid.uuid4().hex[:6]}"
+    encrypted = backup_to_s3(emu, bucket, "SalesDb", f"{prefix}/enc.bak", key_arn)
+    plain = backup_to_s3(emu, bucket, "SalesDb", f"{prefix}/plain.bak")
+    other_key = aws["kms"].create_key(Description="not the backup's key")["KeyMetadata"]["Arn"]
+    missing_key = key_arn.rsplit("/", 1)[0] + "/" + str(uuid.uuid4())
+
+    cases = [
+        ("NoKey", encrypted, "", "pass that key as @kms_master_key_arn"),
+        ("OtherKey", encrypted, f", @kms_master_key_arn='{other_key}'", f"the file is encrypted with {key_arn}"),
+        ("MissingKey", encrypted, f", @kms_master_key_arn='{missing_key}'", f"Key {missing_key} does not exist"),
+        ("NoObject", f"arn:aws:s3:::{bucket}/{prefix}/none.bak", "", "The specified key does not exist"),
+        ("NoBucket", "arn:aws:s3:::no-such-bucket-dbshift/x.bak", "", "The specified bucket does not exist"),
+    ]
+    for db, arn, extra, text in cases:
+        final, _ = wait_task(emu, sql(emu, restore_call(db, arn, extra))[0]["task_id"])
+        assert final["lifecycle"] == "ERROR" and text in final["task_info"], (db, final["task_info"])
+        assert database_state(emu, db) is None
+
+    row = sql(emu, restore_call("Staged", plain, ", @with_norecovery=1"))[0]
+    assert row["task_type"] == "RESTORE_DB_NORECOVERY"
+    assert wait_task(emu, row["task_id"])[0]["lifecycle"] == "SUCCESS"
+    assert database_state(emu, "Staged") == "RESTORING"
+    sql(emu, "RESTORE DATABASE Staged WITH RECOVERY;")
+    assert sql(emu, "SELECT COUNT(*) AS n FROM dbo.T;", database="Staged")[0]["n"] == 4
+
+    refusals = [
+        (restore_call("X", ""), "S3 ARN prefix cannot be empty"),
+        (restore_call("X", plain, ", @type='DIFFERENTIAL', @with_norecovery=1"), "@type='FULL' only"),
+        (restore_call("X", plain, ", @with_norecovery=1, @keep_cdc=1"), "NORECOVERY and KEEP_CDC"),
+        (restore_call("X", plain, ", @data_file_volume='H:'"), "no additional storage volume H:"),
+        (restore_call("", plain), "@restore_db_name can't be empty"),
+    ]
+    tasks = len(sql(emu, "EXEC msdb.dbo.rds_task_status;"))
+    for call, text in refusals:
+        with pytest.raises(SqlError) as exc:
+            sql(emu, call)
+        assert text in rds_error(exc), call
+    assert len(sql(emu, "EXEC msdb.dbo.rds_task_status;")) == tasks

@@ -86,6 +86,17 @@ def dsn_engine(dsn: str, what: str = "source_dsn") -> str:
     return engine
 
 
+def dump_engine(p: dict) -> str:
+    """Option D's engine, from source_dsn's scheme; target_dsn must be of the same engine (a dump restores into the
+    engine it came from)."""
+    engine, target = dsn_engine(p["source_dsn"]), dsn_engine(p["target_dsn"], "target_dsn")
+    if target != engine:
+        raise ConfigError(
+            f"source_dsn is {engine} but target_dsn is {target}: a native dump restores into the same engine"
+        )
+    return engine
+
+
 def database_answers(dsn: str | None, database: str | None = None) -> bool:
     """Does the source database answer? Probed in `database` (the one option D dumps): a server DSN names no
     database, and libpq would then try the database named after the user, which need not exist."""
@@ -166,7 +177,8 @@ def plan(clients: Clients, p: dict, option: str, found: dict) -> dict:
     target = clients.rds(p["target_region"])
     if option == "native_dump":
         need(p, option, "kms_key_arn", "database", "dump_bucket", "target_dsn")
-        engine = dsn_engine(p["source_dsn"]) if p.get("source_dsn") else dsn_engine(p["target_dsn"], "target_dsn")
+        # Check mode refuses what the real run would refuse before dumping: mismatched engines, missing inputs.
+        engine = dump_engine(p) if p.get("source_dsn") else dsn_engine(p["target_dsn"], "target_dsn")
         if engine == "sqlserver":
             need(p, option, "source_dump_bucket", "source_kms_key_arn")
         rds.resolve_target_key(clients, p["kms_key_arn"], p["target_region"])
@@ -256,12 +268,7 @@ def native_dump(p: dict) -> dict:
     """Option D, dispatched on source_dsn's scheme: PostgreSQL (pg_dump), MySQL/MariaDB (mysqldump) or
     SQL Server (rds_backup_database to source_dump_bucket, copied to dump_bucket, rds_restore_database)."""
     need(p, "native_dump", "source_dsn", "database", "dump_bucket", "kms_key_arn", "target_dsn")
-    engine = dsn_engine(p["source_dsn"])
-    if dsn_engine(p["target_dsn"], "target_dsn") != engine:
-        raise ConfigError(
-            f"source_dsn is {engine} but target_dsn is {dsn_engine(p['target_dsn'], 'target_dsn')}: "
-            "a native dump restores into the same engine"
-        )
+    engine = dump_engine(p)
     aws = AwsConfig(region=p["target_region"], endpoint_url=p["endpoint_url"])
     target_db = p["target_database"] or p["database"]
     source = f"{p['source_region']}/{p['source_instance_id']}/{p['database']}"

@@ -1,11 +1,12 @@
 """The shared DR verify step: prove the recovered resource is usable and looked after.
 
 Four checks, each a `Finding` (ok, failed, waived or not_checked - never a pass for what was not looked at):
-  connectivity   libpq connect + SELECT 1 (PostgreSQL, Aurora PostgreSQL, Redshift) or TCP + RESP PING (Redis,
+  connectivity   connect + SELECT 1 - libpq (PostgreSQL, Aurora PostgreSQL, Redshift), PyMySQL (MySQL, MariaDB,
+                 Aurora MySQL: a mysql:// DSN) or TDS (SQL Server: an mssql:// DSN) - or TCP + RESP PING (Redis,
                  Valkey), when the user gives something to connect to;
-  newest_record  the user's query (e.g. SELECT max(updated_at) FROM orders) on the target and, where it still
-                 answers, the source: both values and the gap between them, the data-loss window. A source that
-                 does not answer is reported, not a failure (its Region may be the impaired one);
+  newest_record  the user's query (e.g. SELECT max(updated_at) FROM orders) read-only on the target and, where it
+                 still answers, the source: both values and the gap between them, the data-loss window. A source
+                 that does not answer is reported, not a failure (its Region may be the impaired one);
   backups        automated backups on: RDS/Aurora BackupRetentionPeriod, Redshift AutomatedSnapshotRetentionPeriod,
                  ElastiCache SnapshotRetentionLimit > 0;
   monitoring     at least one CloudWatch metric alarm, with actions, whose dimensions name the resource (or one of
@@ -21,7 +22,8 @@ import ssl
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
@@ -31,7 +33,16 @@ from dbshift.errors import ConfigError, DbshiftError
 
 CHECKS = ("connectivity", "newest_record", "backups", "monitoring")
 LIBPQ_ENGINES = ("postgres", "aurora-postgresql", "redshift")
+# "aurora" is Aurora MySQL 5.6's engine name; option D of dr_rds reports plain mysql or sqlserver.
+MYSQL_ENGINES = ("mysql", "mariadb", "aurora-mysql", "aurora")
+SQLSERVER_ENGINES = ("sqlserver", "sqlserver-ee", "sqlserver-se", "sqlserver-ex", "sqlserver-web")
 RESP_ENGINES = ("redis", "valkey")
+# What a DSN connects to, by its scheme (dbshift.dr.runbook.dsn_engine): the engines it serves and its form.
+DSN_KINDS = {
+    "postgres": (LIBPQ_ENGINES, "a libpq connection string"),
+    "mysql": (MYSQL_ENGINES, "a MySQL DSN (mysql://USER:PASSWORD@HOST:PORT/DATABASE)"),
+    "sqlserver": (SQLSERVER_ENGINES, "a SQL Server DSN (mssql://LOGIN:PASSWORD@HOST:PORT/DATABASE)"),
+}
 # CloudWatch dimensions that name each kind of resource (its own id or a member's).
 DIMENSIONS = {
     "rds": ("DBInstanceIdentifier",),
@@ -353,29 +364,181 @@ def _scrub(text: str, *secrets: str | None) -> str:
             continue
         text = text.replace(secret, "<dsn>")
         for password in re.findall(r"://[^:/@\s]*:([^@\s]+)@", secret) + re.findall(r"password=(\S+)", secret):
-            text = text.replace(password, "<password>")
+            text = text.replace(password, "<password>").replace(unquote(password), "<password>")
     return text
 
 
-def _connect(dsn: str, opts: VerifyOptions) -> Any:
-    import psycopg
+def dsn_kind(dsn: str, what: str) -> str:
+    """postgres, mysql or sqlserver: how to connect to `dsn`, from its scheme (never from its secret parts)."""
+    from dbshift.dr.runbook import dsn_engine
 
-    conn = psycopg.connect(dsn, connect_timeout=max(1, int(opts.connect_timeout)), autocommit=False)
-    conn.read_only = True  # the user's query runs in a READ ONLY transaction: verify never writes
-    return conn
+    return dsn_engine(dsn, what)
 
 
-def _newest(conn: Any, query: str, timeout: int) -> Any:
-    with conn.cursor() as cur:
-        cur.execute(f"SET statement_timeout = {int(timeout) * 1000}")
-        cur.execute(query)
-        if cur.description is None or len(cur.description) != 1:
-            raise ConfigError(f"newest-record query {query!r} must return one column, e.g. SELECT max(updated_at) ...")
-        row = cur.fetchone()
-        if row is None or cur.fetchone() is not None:
-            raise ConfigError(f"newest-record query {query!r} must return exactly one row (use max(...))")
-    conn.rollback()
-    return row[0]
+def engine_kind(engine: str) -> str | None:
+    """The DSN kind that connects to `engine` (None for engines dbshift connects to otherwise, or not at all)."""
+    return next((kind for kind, (engines, _) in DSN_KINDS.items() if engine in engines), None)
+
+
+def one_value(query: str, columns: int, rows: list[Any]) -> Any:
+    """The newest-record query's single value, from its column count and (up to two of) its rows."""
+    if columns != 1:
+        raise ConfigError(f"newest-record query {query!r} must return one column, e.g. SELECT max(updated_at) ...")
+    if len(rows) != 1:
+        raise ConfigError(f"newest-record query {query!r} must return exactly one row (use max(...))")
+    return rows[0][0]
+
+
+class Connection(Protocol):
+    """An open connection to the target or source database, whatever its engine."""
+
+    def select_one(self) -> Any: ...
+
+    def newest(self, query: str, timeout: int) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class LibpqConnection:
+    def __init__(self, dsn: str, opts: VerifyOptions) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(dsn, connect_timeout=max(1, int(opts.connect_timeout)), autocommit=False)
+        self.conn.read_only = True  # the user's query runs in a READ ONLY transaction: verify never writes
+
+    def select_one(self) -> Any:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            row = cur.fetchone()
+        self.conn.rollback()
+        return row[0] if row else None
+
+    def newest(self, query: str, timeout: int) -> Any:
+        with self.conn.cursor() as cur:
+            cur.execute(f"SET statement_timeout = {int(timeout) * 1000}")
+            cur.execute(query)
+            value = one_value(query, len(cur.description or ()), cur.fetchmany(2))
+        self.conn.rollback()
+        return value
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# MySQL client options (in the DSN's query string, as option D's mysqldump takes them) that PyMySQL honours;
+# the others (e.g. default-character-set) do not change what verify reads.
+def _mysql_tls(options: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    for name, value in options:
+        mode = value.upper() if name == "ssl-mode" else ""
+        if name in ("ssl-ca", "ssl-cert", "ssl-key"):
+            kw[name.replace("-", "_")] = value
+        elif name == "ssl-verify-server-cert" or mode == "VERIFY_IDENTITY":
+            kw["ssl_verify_identity"] = True
+        elif mode == "VERIFY_CA":
+            kw["ssl_verify_cert"] = True
+        elif mode == "DISABLED" or name == "skip-ssl":
+            kw["ssl_disabled"] = True
+        elif mode == "REQUIRED" or name == "ssl":
+            required = ssl.create_default_context()
+            required.check_hostname, required.verify_mode = False, ssl.CERT_NONE  # encrypted, not verified
+            kw["ssl"] = required
+    if "ssl_ca" in kw:  # as the mysql client does: a CA given is a CA checked
+        kw.setdefault("ssl_verify_cert", True)
+    return kw
+
+
+class MySqlConnection:
+    """MySQL, MariaDB and Aurora MySQL through PyMySQL (pure Python: no client library on the controller)."""
+
+    def __init__(self, dsn: str, opts: VerifyOptions) -> None:
+        import pymysql
+
+        from dbshift.dr.native_dump_mysql import MySqlDsn
+
+        parsed = MySqlDsn.parse(dsn)
+        self.conn = pymysql.connect(
+            host=parsed.host,
+            port=parsed.port,
+            user=parsed.user,
+            password=parsed.password or "",
+            database=parsed.database,
+            connect_timeout=max(1, int(opts.connect_timeout)),
+            read_timeout=int(opts.query_timeout) + 5,  # the client's backstop; the server stops the query first
+            charset="utf8mb4",
+            autocommit=False,
+            **_mysql_tls(parsed.options),
+        )
+
+    def select_one(self) -> Any:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    def newest(self, query: str, timeout: int) -> Any:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT VERSION()")
+            version = str((cur.fetchone() or [""])[0])
+            if "MariaDB" in version:
+                cur.execute(f"SET SESSION max_statement_time = {int(timeout)}")
+            else:
+                cur.execute(f"SET SESSION max_execution_time = {int(timeout) * 1000}")
+            cur.execute("START TRANSACTION READ ONLY")  # verify never writes: a write fails with error 1792
+            try:
+                cur.execute(query)
+                return one_value(query, len(cur.description or ()), list(cur.fetchmany(2)))
+            finally:
+                self.conn.rollback()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _only_reads(query: str) -> None:
+    """SQL Server has no read-only transaction: the query must be SELECTs only (no SELECT INTO), by its parse."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        statements = [s for s in sqlglot.parse(query, read="tsql") if s is not None]
+    except sqlglot.errors.ParseError as err:
+        raise PermissionError(f"verify runs read-only and cannot parse the query as T-SQL: {err}") from None
+    if not statements or any(not isinstance(s, exp.Query) or s.find(exp.Into) for s in statements):
+        raise PermissionError("verify runs read-only: on SQL Server the query must be a SELECT (no INTO, no writes)")
+
+
+class TdsConnection:
+    """SQL Server (RDS for SQL Server, or any) over TDS, the database from the DSN's path (master without one)."""
+
+    def __init__(self, dsn: str, opts: VerifyOptions) -> None:
+        from dbshift.dr.native_dump_sqlserver import parse_dsn
+        from dbshift.tsql.tds import connect_tds
+
+        parsed = parse_dsn(dsn)
+        self.conn = connect_tds(
+            parsed.host_port, parsed.login, parsed.password, parsed.default_database, timeout=opts.connect_timeout
+        )
+
+    def select_one(self) -> Any:
+        _, rows = self.conn.query("SELECT 1 AS one")
+        return rows[0][0] if rows else None
+
+    def newest(self, query: str, timeout: int) -> Any:
+        _only_reads(query)
+        # T-SQL has no statement timeout; LOCK_TIMEOUT bounds the wait for locks, the usual cause of a hang.
+        columns, rows = self.conn.query(f"SET LOCK_TIMEOUT {int(timeout) * 1000};\n{query}")
+        return one_value(query, len(columns), rows[:2])
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+CONNECTIONS = {"postgres": LibpqConnection, "mysql": MySqlConnection, "sqlserver": TdsConnection}
+
+
+def _connect(dsn: str, opts: VerifyOptions, what: str) -> Connection:
+    return CONNECTIONS[dsn_kind(dsn, what)](dsn, opts)
 
 
 def _text(value: Any) -> str | None:
@@ -448,45 +611,47 @@ def connectivity_and_newest(
     if opts.redis_address:
         return _redis(rec, opts), _no_newest(opts), newest
     if not opts.target_dsn:
-        what = {
-            **{
-                e: "set dr_verify_target_dsn (a libpq connection string) to connect and SELECT 1" for e in LIBPQ_ENGINES
-            },
-            **{e: "set dr_verify_redis_address (host:port) to connect and PING" for e in RESP_ENGINES},
-        }.get(engine, f"dbshift connects to PostgreSQL-speaking and Redis engines only; engine {engine or '?'}")
+        kind = engine_kind(engine)
+        if kind:
+            what = f"set dr_verify_target_dsn ({DSN_KINDS[kind][1]}) to connect and SELECT 1"
+        elif engine in RESP_ENGINES:
+            what = "set dr_verify_redis_address (host:port) to connect and PING"
+        else:
+            what = f"dbshift connects to PostgreSQL, MySQL, SQL Server and Redis engines only; engine {engine or '?'}"
         finding = Finding("connectivity", "not_checked", f"not checked: nothing to connect to ({what})")
         return finding, _no_newest(opts), newest
 
     target_label = f"{rec.service} {rec.resource_id or 'target'} (dr_verify_target_dsn)"
     try:
-        conn = _connect(opts.target_dsn, opts)
+        conn = _connect(opts.target_dsn, opts, "dr_verify_target_dsn")
+    except ConfigError:
+        raise
     except Exception as err:
         msg = _scrub(f"{type(err).__name__}: {err}", opts.target_dsn)
         fix = "check the DSN's host, port, user and password, the security group and the route from this host"
         failed = Finding("connectivity", "failed", f"cannot connect to {target_label}: {msg}", fix)
         reason = "not checked: the target does not answer"
         return failed, Finding("newest_record", "not_checked", reason) if newest.query else _no_newest(opts), newest
-    with conn:
+    try:
         try:
-            with conn.cursor() as cur:
-                cur.execute("SELECT 1")
-                one = cur.fetchone()
-            conn.rollback()
+            one = conn.select_one()
         except Exception as err:
             msg = _scrub(f"{type(err).__name__}: {err}", opts.target_dsn)
             fail = Finding("connectivity", "failed", f"{target_label} connected but SELECT 1 failed: {msg}")
             return fail, _no_newest(opts), newest
-        ok = Finding("connectivity", "ok", f"connected to {target_label}: SELECT 1 returned {one[0] if one else None}")
+        ok = Finding("connectivity", "ok", f"connected to {target_label}: SELECT 1 returned {one}")
         if not newest.query:
             return ok, _no_newest(opts), newest
         try:
-            target_value = _newest(conn, newest.query, opts.query_timeout)
+            target_value = conn.newest(newest.query, opts.query_timeout)
         except ConfigError:
             raise
         except Exception as err:
             msg = _scrub(f"{type(err).__name__}: {err}", opts.target_dsn)
             fix = "correct dr_verify_newest_record_query for the target's schema"
             return ok, Finding("newest_record", "failed", f"on the target: {msg}", fix), newest
+    finally:
+        conn.close()
     newest.target = _text(target_value)
     return ok, _newest_on_source(newest, target_value, opts), newest
 
@@ -500,8 +665,11 @@ def _newest_on_source(newest: NewestRecord, target_value: Any, opts: VerifyOptio
             f"newest record on the target: {newest.target}; source not checked (no dr_verify_source_dsn)",
         )
     try:
-        with _connect(opts.source_dsn, opts) as conn:
-            source_value = _newest(conn, newest.query, opts.query_timeout)
+        conn = _connect(opts.source_dsn, opts, "dr_verify_source_dsn")
+        try:
+            source_value = conn.newest(newest.query, opts.query_timeout)
+        finally:
+            conn.close()
     except ConfigError:
         raise
     except Exception as err:
@@ -522,7 +690,7 @@ def _newest_on_source(newest: NewestRecord, target_value: Any, opts: VerifyOptio
 
 def _no_newest(opts: VerifyOptions) -> Finding:
     if opts.newest_record_query and opts.redis_address:
-        return Finding("newest_record", "not_checked", "not checked: a newest-record query needs a libpq target")
+        return Finding("newest_record", "not_checked", "not checked: a newest-record query needs a database target")
     return Finding(
         "newest_record",
         "not_checked",
@@ -560,11 +728,21 @@ def validate(rec: Recovered, opts: VerifyOptions) -> None:
         raise ConfigError(f"dr_verify_waive names {sorted(unknown)}, which are not checks: use {', '.join(CHECKS)}")
     if opts.target_dsn and opts.redis_address:
         raise ConfigError("set dr_verify_target_dsn (libpq engines) or dr_verify_redis_address (Redis), not both")
-    if opts.target_dsn and rec.engine and rec.engine not in LIBPQ_ENGINES:
-        raise ConfigError(
-            f"dr_verify_target_dsn is a libpq connection string, and {rec.label} runs {rec.engine}: leave it empty "
-            f"(it is for {', '.join(LIBPQ_ENGINES)})"
-        )
+    if opts.target_dsn:
+        kind = dsn_kind(opts.target_dsn, "dr_verify_target_dsn")
+        engines, form = DSN_KINDS[kind]
+        if rec.engine and rec.engine not in engines:
+            wanted = engine_kind(rec.engine)
+            fix = f"use {DSN_KINDS[wanted][1]}" if wanted else "leave it empty"
+            raise ConfigError(
+                f"dr_verify_target_dsn is {form}, and {rec.label} runs {rec.engine}: {fix} (it is for "
+                f"{', '.join(engines)})"
+            )
+        if opts.source_dsn and dsn_kind(opts.source_dsn, "dr_verify_source_dsn") != kind:
+            raise ConfigError(
+                f"dr_verify_source_dsn is not {form} like dr_verify_target_dsn: the newest-record query runs on both, "
+                "so both must be of the same engine"
+            )
     if opts.redis_address and rec.engine and rec.engine not in RESP_ENGINES:
         raise ConfigError(f"dr_verify_redis_address is for Redis/Valkey, and {rec.label} runs {rec.engine}")
     if opts.newest_record_query and not opts.target_dsn and not opts.redis_address:

@@ -29,7 +29,7 @@ def _split(host_port: str) -> tuple[str, str]:
     return host, port
 
 
-def _error(exc: BaseException, where: str) -> SqlError:
+def _error(exc: BaseException, where: str, login: str | None = None) -> SqlError:
     """pymssql's exception as SqlError: (number, message) from FreeTDS, SQL Server's text without DB-Lib noise."""
     number, text = 0, str(exc)
     args = getattr(exc, "args", ())
@@ -40,6 +40,10 @@ def _error(exc: BaseException, where: str) -> SqlError:
         raw = args[1]
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
     text = re.split(r"DB-Lib error message \d+", text)[0].strip() or text.strip()
+    if number == 18456 and login is not None and "Login failed" not in text:
+        # FreeTDS keeps one "last message" per process for logins: after other connections it may hand back only
+        # its own DB-Lib text. The number is SQL Server's, and so is this text (its message 18456).
+        text = f"Login failed for user '{login}'. {text}"
     severity = 14 if number == 18456 else 16
     return SqlError([SqlErrorDetail(number or 50000, text, severity)], server=where)
 
@@ -149,5 +153,5 @@ def connect_tds(host_port: str, user: str, password: str, database: str, timeout
             appname="dbshift",
         )
     except pymssql.Error as e:
-        raise _error(e, host_port) from None
+        raise _error(e, host_port, login=user) from None
     return TdsConnection(conn, host_port)

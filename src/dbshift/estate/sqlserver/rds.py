@@ -6,6 +6,7 @@ lifecycle and error texts (RDS User Guide: native backup and restore, TDE certif
 transaction log backups), and writes the objects RDS writes into the emulated S3 (moto):
 
   msdb.dbo.rds_backup_database           native FULL backup to S3 (optionally KMS-encrypted)
+  msdb.dbo.rds_restore_database          native FULL restore from S3 under a new name (rds_restore.py)
   msdb.dbo.rds_task_status               task rows (CREATED -> IN_PROGRESS -> SUCCESS | ERROR | CANCELLED)
   msdb.dbo.rds_cancel_task               cancel a queued or running task
   msdb.dbo.rds_backup_tde_certificate    .cer + .pvk to S3; the .pvk metadata rds-tde-pwd holds the
@@ -33,8 +34,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dbshift.aws import AwsConfig, client
 from dbshift.errors import ConfigError
-from dbshift.estate.sqlserver import rds_crypto, rds_tlog
+from dbshift.estate.sqlserver import rds_crypto, rds_restore, rds_tlog
+from dbshift.estate.sqlserver.instance import RestoreOptions
 from dbshift.estate.sqlserver.rds_crypto import S3Location
+from dbshift.estate.sqlserver.rds_restore import RestoreRequest
 from dbshift.estate.sqlserver.rds_store import RdsStore, Task, TlogBackup, utcnow
 from dbshift.estate.sqlserver.rds_tasks import TaskContext, TaskFailed, TaskRunner
 from dbshift.tsql.result import ResultSet, SqlError, SqlErrorDetail, SqlResult
@@ -153,9 +156,9 @@ class RdsService:
         self.store = RdsStore(instance.state_dir / "rds")
         self.runner = TaskRunner(self.store, cfg.task_step_seconds)
         self._aws = AwsConfig(region=cfg.region, endpoint_url=cfg.aws_endpoint_url)
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, str], Any] = {}
         self._clients_lock = threading.Lock()
-        self._submit_lock = threading.Lock()  # validation + task creation of copy tasks is atomic
+        self._submit_lock = threading.Lock()  # validation + task creation of copy and restore tasks is atomic
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
 
@@ -164,6 +167,7 @@ class RdsService:
         inst = self.instance
         procs: dict[str, Callable[[Instance, ProcArgs], SqlResult]] = {
             "msdb.dbo.rds_backup_database": self.rds_backup_database,
+            "msdb.dbo.rds_restore_database": self.rds_restore_database,
             "msdb.dbo.rds_task_status": self.rds_task_status,
             "msdb.dbo.rds_cancel_task": self.rds_cancel_task,
             "msdb.dbo.rds_backup_tde_certificate": self.rds_backup_tde_certificate,
@@ -193,11 +197,14 @@ class RdsService:
         if self._timer is not None:
             self._timer.join(5.0)
 
-    def _client(self, service: str) -> Any:
+    def _client(self, service: str, region: str | None = None) -> Any:
+        """A boto3 client in the instance's Region, or in `region` (a KMS key's own Region)."""
+        region = region or self.cfg.region
         with self._clients_lock:
-            if service not in self._clients:
-                self._clients[service] = client(service, self._aws)
-            return self._clients[service]
+            if (service, region) not in self._clients:
+                aws = self._aws if region == self.cfg.region else AwsConfig(region, self.cfg.aws_endpoint_url)
+                self._clients[(service, region)] = client(service, aws)
+            return self._clients[(service, region)]
 
     # ------------------------------------------------------------------ task rows
     def _status_row(self, task: Task) -> list[Any]:
@@ -264,6 +271,8 @@ class RdsService:
             return lambda ctx: self._backup_tde_work(ctx, p)
         if task.task_type == TASK_COPY_TLOG:
             return lambda ctx: self._copy_tlog_work(ctx, p)
+        if task.task_type in rds_restore.RESTORE_TASK_TYPES:
+            return lambda ctx: self._restore_database_work(ctx, RestoreRequest.from_json(p))
         return None
 
     # ------------------------------------------------------------------ S3 / KMS helpers
@@ -362,6 +371,101 @@ class RdsService:
         except SqlError as exc:
             raise TaskFailed(str(exc.errors[0].message)) from None
         return "Write on S3 complete."
+
+    # ------------------------------------------------------------------ native restore
+    def rds_restore_database(self, instance: Instance, args: ProcArgs) -> SqlResult:
+        proc = "rds_restore_database"
+        db_name = _text(args.get("restore_db_name"))
+        arn = _text(args.get("s3_arn_to_restore_from"))
+        kms_arn = _text(args.get("kms_master_key_arn"))
+        restore_type = (_text(args.get("type")) or "FULL").upper()
+        norecovery = _bit(args.get("with_norecovery"), proc, "with_norecovery")
+        keep_cdc = _bit(args.get("keep_cdc"), proc, "keep_cdc")
+        if db_name is None:
+            raise _error(proc, "The input parameter @restore_db_name can't be empty or null.")
+        if arn is None:
+            raise _error(proc, "S3 ARN prefix cannot be empty")
+        try:
+            loc = S3Location.parse(arn)
+        except ValueError as exc:
+            raise _error(proc, str(exc)) from None
+        if "*" in loc.key:
+            raise _error(proc, "The dbshift RDS emulator restores single-file backups only; name the .bak file.")
+        if restore_type not in ("FULL", "DIFFERENTIAL"):
+            raise _error(proc, f"Invalid @type '{restore_type}'. Valid types are FULL and DIFFERENTIAL.")
+        if restore_type == "DIFFERENTIAL":
+            raise _error(proc, "The dbshift RDS emulator supports @type='FULL' only; restore a FULL backup.")
+        if norecovery and keep_cdc:
+            raise _error(proc, "Full restores with both NORECOVERY and KEEP_CDC aren't supported.")
+        for param in ("data_file_volume", "log_file_volume"):
+            volume = (_text(args.get(param)) or "D:").upper()
+            if volume not in rds_restore.DOCUMENTED_VOLUMES:
+                raise _error(proc, f"Invalid @{param} '{volume}'. Valid values are D:, H:, I: and J:.")
+            if volume not in rds_restore.SUPPORTED_VOLUMES:
+                raise _error(proc, f"The emulated instance has no additional storage volume {volume}; use D:.")
+        request = RestoreRequest(db_name, loc.arn, kms_arn, bool(norecovery), bool(keep_cdc))
+        with self._submit_lock:
+            if any(n.lower() == db_name.lower() for n in self._database_names()):
+                raise _error(proc, rds_restore.msg_db_exists(db_name))
+            for t in self.store.tasks():
+                same_name = (t.database_name or "").lower() == db_name.lower()
+                if t.active and t.task_type in rds_restore.RESTORE_TASK_TYPES and same_name:
+                    raise _error(
+                        proc,
+                        f"A restore task ({t.task_id}) for database '{t.database_name}' is already pending. "
+                        "Wait for it to complete (rds_task_status) or cancel it (rds_cancel_task).",
+                    )
+            task = self._new_task(
+                request.task_type, db_name, request.to_json(), s3_object_arn=loc.arn, kms_master_key_arn=kms_arn
+            )
+        return self._status([task])
+
+    def _database_names(self) -> list[str]:
+        with self.instance.lock:
+            return self.instance.database_names()
+
+    def _restore_database_work(self, ctx: TaskContext, req: RestoreRequest) -> str:
+        loc = S3Location.parse(req.arn)
+        try:
+            obj = self._client("s3").get_object(Bucket=loc.bucket, Key=loc.key)
+            body, metadata = obj["Body"].read(), obj.get("Metadata", {})
+            ctx.progress(30, f"{loc.key.rsplit('/', 1)[-1]}: Completed processing 100.00% of S3 chunks.")
+            if rds_restore.is_client_side_encrypted(metadata):
+                if not req.kms_arn:
+                    raise TaskFailed(
+                        f"The backup file {loc.arn} is encrypted with a KMS key (client-side encryption); "
+                        "pass that key as @kms_master_key_arn."
+                    )
+                kms = self._client("kms", rds_restore.kms_region(req.kms_arn, self.cfg.region))
+                body = rds_restore.decrypt_backup(body, metadata, kms, req.kms_arn, loc.arn)
+        except (ClientError, BotoCoreError) as exc:
+            code, _ = _aws_code(exc)
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise TaskFailed(f"The specified key does not exist ({loc.arn}).") from None
+            raise self._native_failure(exc, loc, req.kms_arn) from None
+        ctx.progress(60)
+        inst = self.instance
+        with inst.lock:
+            # Checked again here: the name may have been taken since the task was created.
+            if any(n.lower() == req.db_name.lower() for n in inst.database_names()):
+                raise TaskFailed(rds_restore.msg_db_exists(req.db_name))
+            backup_dir = inst.default_backup_dir()
+            local_dir = inst.hostfs.local_path(backup_dir)
+            local_dir.mkdir(parents=True, exist_ok=True)
+            name = rds_restore.write_temp_backup(local_dir, ctx.task_id, body)
+            del body
+            path = f"{backup_dir}\\{name}"
+            try:
+                files = inst.read_media(path, "RESTORE DATABASE")[0].files
+                moves = rds_restore.file_moves(files, req.db_name, inst.default_data_dir())
+                done = inst.restore_database(
+                    req.db_name, path, RestoreOptions(recovery=not req.norecovery, moves=moves)
+                )
+            except SqlError as exc:
+                raise TaskFailed(" ".join(e.message for e in exc.errors)) from None
+            finally:
+                (local_dir / name).unlink(missing_ok=True)
+        return done[-1] if done else f"Restore of {req.db_name} complete."
 
     # ------------------------------------------------------------------ TDE certificate backup
     def rds_backup_tde_certificate(self, instance: Instance, args: ProcArgs) -> SqlResult:
