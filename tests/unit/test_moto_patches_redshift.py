@@ -14,8 +14,8 @@ from dbshift.aws.clients import AwsConfig, client
 REGION = "us-east-1"
 
 
-def _redshift(endpoint: str) -> Any:
-    return client("redshift", AwsConfig(region=REGION, endpoint_url=endpoint))
+def _redshift(endpoint: str, region: str = REGION) -> Any:
+    return client("redshift", AwsConfig(region=region, endpoint_url=endpoint))
 
 
 def _create(redshift: Any, identifier: str, **extra: Any) -> dict[str, Any]:
@@ -85,8 +85,10 @@ def test_redshift_snapshot_copy_grant_and_cross_region_copy(aws_endpoint_url: st
     identifier, grant = f"rs-copy-{suffix}", f"grant-{suffix}"
     _create(redshift, identifier)
 
-    redshift.create_snapshot_copy_grant(SnapshotCopyGrantName=grant)
-    listed = redshift.describe_snapshot_copy_grants(SnapshotCopyGrantName=grant)["SnapshotCopyGrants"]
+    # The grant lives in the destination Region, with that Region's key.
+    west = _redshift(aws_endpoint_url, "us-west-2")
+    west.create_snapshot_copy_grant(SnapshotCopyGrantName=grant)
+    listed = west.describe_snapshot_copy_grants(SnapshotCopyGrantName=grant)["SnapshotCopyGrants"]
     assert [g["SnapshotCopyGrantName"] for g in listed] == [grant]
 
     redshift.enable_snapshot_copy(

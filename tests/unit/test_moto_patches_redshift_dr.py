@@ -10,6 +10,9 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
 from dbshift.aws.clients import AwsConfig, client
 
 SOURCE, DEST = "us-east-1", "us-west-2"
@@ -79,6 +82,17 @@ def test_enable_snapshot_copy_keeps_both_retentions_and_modify_changes_one(aws_e
     assert changed["Cluster"]["ClusterSnapshotCopyStatus"]["RetentionPeriod"] == 3
     changed = east.modify_snapshot_copy_retention_period(ClusterIdentifier=cluster, RetentionPeriod=5)
     assert changed["Cluster"]["ClusterSnapshotCopyStatus"]["RetentionPeriod"] == 5
+
+
+def test_a_grant_that_is_not_in_the_destination_region_is_refused(aws_endpoint_url: str) -> None:
+    east = _client(aws_endpoint_url, "redshift", SOURCE)
+    cluster = _cluster(east, _key(aws_endpoint_url, SOURCE))
+    grant = f"grant-{cluster}"
+    east.create_snapshot_copy_grant(SnapshotCopyGrantName=grant, KmsKeyId=_key(aws_endpoint_url, SOURCE))
+    with pytest.raises(ClientError) as err:
+        east.enable_snapshot_copy(ClusterIdentifier=cluster, DestinationRegion=DEST, SnapshotCopyGrantName=grant)
+    assert err.value.response["Error"]["Code"] == "SnapshotCopyGrantNotFoundFault"
+    assert "ClusterSnapshotCopyStatus" not in east.describe_clusters(ClusterIdentifier=cluster)["Clusters"][0]
 
 
 def test_a_new_snapshot_is_copied_to_the_destination_encrypted_with_the_grant_key(aws_endpoint_url: str) -> None:

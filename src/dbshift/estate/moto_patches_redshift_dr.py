@@ -98,9 +98,8 @@ def patch_redshift_snapshot_copy_settings() -> None:
 
     Redshift describes ClusterSnapshotCopyStatus with RetentionPeriod (7 by default) and
     ManualSnapshotRetentionPeriod; ModifySnapshotCopyRetentionPeriod returns the Cluster and, with
-    Manual=true, changes the manual retention instead of the automated one. (Redshift also refuses a
-    grant that is not in the destination Region; moto does not, and tests/unit/test_moto_patches_redshift.py
-    relies on that, so dbshift.dr.redshift checks the grant itself before enabling copy.)
+    Manual=true, changes the manual retention instead of the automated one. A named snapshot copy grant must
+    exist in the destination Region (it holds that Region's KMS key); moto looked in the source Region.
     """
     from moto.redshift.responses import RedshiftResponse
 
@@ -110,6 +109,13 @@ def patch_redshift_snapshot_copy_settings() -> None:
 
     @functools.wraps(original_enable)
     def enable_snapshot_copy(self: Any) -> Any:
+        from moto.redshift.exceptions import SnapshotCopyGrantNotFoundFaultError
+        from moto.redshift.models import redshift_backends
+
+        grant = self._get_param("SnapshotCopyGrantName")
+        destination = self._get_param("DestinationRegion")
+        if grant and grant not in redshift_backends[self.current_account][destination].snapshot_copy_grants:
+            raise SnapshotCopyGrantNotFoundFaultError(grant)
         result = original_enable(self)
         status = self.redshift_backend.clusters[self._get_param("ClusterIdentifier")].cluster_snapshot_copy_status
         status["RetentionPeriod"] = self._get_int_param("RetentionPeriod", AUTOMATED_COPY_RETENTION_DEFAULT)
