@@ -42,8 +42,9 @@ attributes:
     support: full
     details:
       - Reads both Regions (and for V(auto) makes the choice) and reports C(changed=true) when an instance would
-        be promoted or restored; creates, copies and promotes nothing. V(native_dump) is reported as a change
-        without reading the database (RV(engine) from the DSN's scheme).
+        be promoted or restored; creates, copies and promotes nothing. V(native_dump) reads the source (in a
+        read-only snapshot), the dump's manifest in S3 and the target, and reports a change only when a run would
+        dump or restore; it writes nothing.
   diff_mode:
     support: none
   platform:
@@ -321,7 +322,8 @@ instance_arn:
   type: str
   sample: arn:aws:rds:us-west-2:123456789012:db:sales-db-dr
 status:
-  description: Its DBInstanceStatus (V(would_create) or V(would_promote) in check mode).
+  description: Its DBInstanceStatus (V(would_create) or V(would_promote) in check mode); for V(native_dump)
+    V(restored), or V(would_dump) / V(would_restore) in check mode.
   returned: success
   type: str
   sample: available

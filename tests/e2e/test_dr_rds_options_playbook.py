@@ -334,11 +334,15 @@ def test_native_dump_through_the_playbook(
         run_ansible, inventory, tmp_path, aws_endpoint_url, **dump_setup.variables(dr_rds_option="native_dump")
     )
 
-    # Check mode reads nothing from the database and writes nothing.
+    # 1. Check mode reads the source, S3 and the target, and writes nothing: no dump yet, so it would dump.
+    databases = _databases(dump_setup.dsn)
     check = run("--check")
     assert check.rc == 0, check.output[-6000:]
     assert task_status(check) == "changed" and "would_dump" in check.stdout
-    assert dump_setup.objects() == [] and dump_setup.target_db not in _databases(dump_setup.dsn)
+    assert "no manifest (no finished dump)" in flat(check) and "does not exist: it is created and restored" in flat(
+        check
+    )
+    assert dump_setup.objects() == [] and _databases(dump_setup.dsn) == databases
 
     # The real runs also have the verify step connect to the restored database and compare the newest record.
     run = playbook(
@@ -353,6 +357,7 @@ def test_native_dump_through_the_playbook(
             dr_verify_newest_record_query="SELECT max(created) FROM orders",
         ),
     )
+    # 2. The real run dumps, uploads, restores and verifies.
     real = run()
     assert real.rc == 0, real.output[-6000:]
     assert task_status(real) == "changed"
@@ -361,7 +366,18 @@ def test_native_dump_through_the_playbook(
     _assert_restored(dump_setup, real)
     objects = {o["Key"]: o["ETag"] for o in dump_setup.s3.list_objects_v2(Bucket=dump_setup.bucket)["Contents"]}
 
-    # A rerun finds the same dump and an identical target: nothing changes, no second upload.
+    # 3. Check mode again: the dump in S3 matches the source and the target holds it: nothing would change.
+    databases = _databases(dump_setup.dsn)
+    again_check = run("--check")
+    assert again_check.rc == 0, again_check.output[-6000:]
+    assert again_check.recap()["changed"] == 0, again_check.stdout[-6000:]
+    assert f"native_dump (check mode): {dump_setup.target_db} in {TARGET} is restored" in flat(again_check)
+    assert {o["Key"]: o["ETag"] for o in dump_setup.s3.list_objects_v2(Bucket=dump_setup.bucket)["Contents"]} == (
+        objects
+    )
+    assert _databases(dump_setup.dsn) == databases
+
+    # 4. A rerun finds the same dump and an identical target: nothing changes, no second upload.
     again = run()
     assert again.rc == 0, again.output[-6000:]
     assert again.recap()["changed"] == 0, again.stdout[-6000:]
@@ -465,10 +481,13 @@ def test_native_dump_of_mysql_through_the_playbook_with_verify(
     assert s3.head_object(Bucket=bucket, Key=dump_key)["ServerSideEncryption"] == "aws:kms"
     uploaded = objects()
 
-    # 3. Check mode again creates and uploads nothing (option D's check mode does not read the database).
+    # 3. Check mode again: it reads the source, the manifest and the target; nothing would change, nothing is written.
+    databases = mariadb.databases()
     again_check = run("--check")
     assert again_check.rc == 0, again_check.output[-6000:]
-    assert objects() == uploaded
+    assert again_check.recap()["changed"] == 0, again_check.stdout[-6000:]
+    assert f"native_dump (check mode): {target_db} in {TARGET} is restored; engine mysql" in flat(again_check)
+    assert objects() == uploaded and mariadb.databases() == databases
 
     # 4. A rerun finds the same dump and an identical target: nothing changes, no second upload.
     again = run()
@@ -482,8 +501,10 @@ def test_native_dump_for_sql_server_takes_the_source_region_bucket_and_key(
     run_ansible, inventory, tmp_path: Path, aws_endpoint_url, clients
 ) -> None:
     """Check mode through the role: SQL Server DSNs need dr_rds_source_dump_bucket and dr_rds_source_kms_key_arn
-    (passed through to the module); mismatched engines are refused. (The SQL Server dump itself runs against the
-    estate's RDS emulator in tests/integration/test_dr_native_dump_sqlserver.py.)"""
+    (passed through to the module: both Regions' buckets and keys are checked); check mode then reads the source
+    database, which here does not answer, and fails as the real run would; mismatched engines are refused. (The
+    SQL Server dump itself, check mode included, runs against the estate's RDS emulator in
+    tests/integration/test_dr_native_dump_sqlserver.py.)"""
     password = f"Pw:@{uuid.uuid4().hex[:10]}"
     dsn = f"mssql://admin:{url_quote(password)}@127.0.0.1:1"
     common = {
@@ -492,17 +513,27 @@ def test_native_dump_for_sql_server_takes_the_source_region_bucket_and_key(
         "dr_rds_source_dsn": dsn,
         "dr_rds_target_dsn": dsn,
         "dr_rds_database": "ERP",
-        "dr_rds_dump_bucket": "erp-dr-dumps",
+        "dr_rds_dump_bucket": f"erp-dr-dumps-{uuid.uuid4().hex[:6]}",
         "dr_rds_kms_key_arn": target_key(clients),
     }
     missing = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, **common)("--check")
     assert missing.rc != 0 and task_status(missing) == "fatal"
     assert "dr_option native_dump needs source_dump_bucket, source_kms_key_arn" in flat(missing)
 
-    both = {"dr_rds_source_dump_bucket": "erp-backups", "dr_rds_source_kms_key_arn": target_key(clients, SOURCE)}
+    source_bucket = f"erp-backups-{uuid.uuid4().hex[:6]}"
+    both = {"dr_rds_source_dump_bucket": source_bucket, "dr_rds_source_kms_key_arn": target_key(clients, SOURCE)}
     check = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, **common, **both)("--check")
-    assert check.rc == 0, check.output[-6000:]
-    assert task_status(check) == "changed" and "would dump (sqlserver)" in flat(check)
+    assert check.rc != 0 and task_status(check) == "fatal"
+    assert f"bucket {common['dr_rds_dump_bucket']}: S3 answers NoSuchBucket" in flat(check)  # the target's first
+    clients.get("s3", TARGET).create_bucket(
+        Bucket=common["dr_rds_dump_bucket"], CreateBucketConfiguration={"LocationConstraint": TARGET}
+    )
+    check = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, **common, **both)("--check")
+    assert check.rc != 0 and f"bucket {source_bucket}: S3 answers NoSuchBucket" in flat(check)
+    clients.get("s3", SOURCE).create_bucket(Bucket=source_bucket)
+    check = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, **common, **both)("--check")
+    assert check.rc != 0 and task_status(check) == "fatal"
+    assert "SQL Server database 'ERP' on 127.0.0.1:1" in flat(check) and "Connection refused" in flat(check)
 
     mixed = {**common, "dr_rds_target_dsn": f"mysql://admin:{url_quote(password)}@127.0.0.1:1"}
     refused = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, **mixed, **both)("--check")

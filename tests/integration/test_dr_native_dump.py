@@ -1,5 +1,5 @@
-"""DR option D for real: the estate's PostgreSQL → pg_dump → zstd/gzip → AES-GCM under a us-west-2 KMS key →
-emulated S3 in us-west-2 → pg_restore into another database, verified against the manifest.
+"""DR option D for real: a PostgreSQL server of the test's own → pg_dump → zstd/gzip → AES-GCM under a us-west-2
+KMS key → emulated S3 in us-west-2 → pg_restore into another database, verified against the manifest.
 
 The source has NULLs, bytea (12 MB of incompressible bytes, so the upload has several parts),
 text with newlines and quotes, numeric, float, jsonb, arrays, a quoted schema and an empty table.
@@ -17,10 +17,8 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from dbshift.aws.clients import AwsConfig, client
-from dbshift.dr import envelope_stream, native_dump
+from dbshift.dr import Clients, envelope_stream, native_dump, runbook
 from dbshift.errors import ConfigError
-
-pytestmark = pytest.mark.estate
 
 REGION = "us-west-2"
 SOURCE_SQL = r'''
@@ -80,7 +78,7 @@ def _fingerprint(base: str, database: str) -> dict[str, tuple[int, str]]:
 
 @dataclass
 class Setup:
-    dsn: str = field(repr=False)  # superuser DSN of the estate's PostgreSQL (holds the password)
+    dsn: str = field(repr=False)  # superuser DSN of the test's PostgreSQL (holds the password)
     aws: AwsConfig
     bucket: str
     key_arn: str
@@ -106,20 +104,20 @@ class Setup:
 
 
 @pytest.fixture(scope="module")
-def setup(estate) -> Iterator[Setup]:
-    aws = AwsConfig(region=REGION, endpoint_url=estate.aws_endpoint_url)
+def setup(postgres_dsn: str, aws_endpoint_url: str) -> Iterator[Setup]:
+    aws = AwsConfig(region=REGION, endpoint_url=aws_endpoint_url)
     bucket = f"dr-dumps-{uuid.uuid4().hex[:8]}"
     client("s3", aws).create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     key_arn = client("kms", aws).create_key(Description="dr target key")["KeyMetadata"]["Arn"]
     source = f"dr_src_{uuid.uuid4().hex[:8]}"
-    with _admin(estate.postgres_dsn) as conn:
+    with _admin(postgres_dsn) as conn:
         conn.execute(f'CREATE DATABASE "{source}"')
-    with psycopg.connect(_dsn(estate.postgres_dsn, source), autocommit=True) as conn:
+    with psycopg.connect(_dsn(postgres_dsn, source), autocommit=True) as conn:
         conn.execute(SOURCE_SQL)
-    made = _databases(estate.postgres_dsn)
-    yield Setup(estate.postgres_dsn, aws, bucket, key_arn, source)
-    with _admin(estate.postgres_dsn) as conn:
-        for name in _databases(estate.postgres_dsn) - made | {source}:
+    made = _databases(postgres_dsn)
+    yield Setup(postgres_dsn, aws, bucket, key_arn, source)
+    with _admin(postgres_dsn) as conn:
+        for name in _databases(postgres_dsn) - made | {source}:
             if name.startswith("dr_"):
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -255,3 +253,77 @@ def test_restore_refusals_name_the_fix(setup: Setup) -> None:
         native_dump.dump_to_s3(setup.dsn, "dr_no_such_db", setup.bucket, "pg/none.dump", setup.key_arn, setup.aws)
     assert setup.keys() == before
     assert not setup.s3().list_multipart_uploads(Bucket=setup.bucket).get("Uploads")
+
+
+def _state(setup: Setup) -> tuple[dict[str, str], set[str], list]:
+    """Everything check mode must leave alone: the bucket's objects (with ETags), the server's databases,
+    unfinished uploads."""
+    objects = {o["Key"]: o["ETag"] for o in setup.s3().list_objects_v2(Bucket=setup.bucket).get("Contents", [])}
+    return objects, _databases(setup.dsn), setup.s3().list_multipart_uploads(Bucket=setup.bucket).get("Uploads", [])
+
+
+def test_check_mode_reads_only_and_predicts_the_real_run(setup: Setup) -> None:
+    key, target = "pg/plan/src.dump", f"dr_tgt_{uuid.uuid4().hex[:8]}"
+    name = f"s3://{setup.bucket}/{key}"
+    p = {
+        "source_dsn": setup.dsn,
+        "target_dsn": setup.dsn,
+        "database": setup.source,
+        "target_database": target,
+        "dump_bucket": setup.bucket,
+        "dump_key": key,
+        "kms_key_arn": setup.key_arn,
+        "target_region": REGION,
+        "source_region": "us-east-1",
+        "source_instance_id": "pg-prod",
+        "endpoint_url": setup.aws.endpoint_url,
+    }
+    clients = Clients(AwsConfig(endpoint_url=setup.aws.endpoint_url))
+
+    def check(params: dict = p) -> dict:
+        before = _state(setup)
+        result = runbook.plan(clients, params, "native_dump", {})
+        assert _state(setup) == before  # no object, no upload, no database (not even a staging one)
+        return result
+
+    first = check()
+    assert first["changed"] and first["status"] == "would_dump" and first["instance_id"] == target
+    assert first["steps"] == [
+        f"would dump (postgres): {name}: no manifest (no finished dump)",
+        f"would restore: target database {target!r} does not exist: it is created and restored from {name}",
+    ]
+    assert first["rows"] == {t: n for t, (n, _) in _fingerprint(setup.dsn, setup.source).items()}
+
+    assert runbook.native_dump(p)["changed"]
+    after = check()
+    assert not after["changed"] and after["status"] == "restored", after["steps"]
+    assert after["steps"][0] == f"no dump (postgres): {name} holds the source's data already " + (
+        "(row counts, content hashes and schema match)"
+    )
+    assert after["steps"][1].startswith(f"no restore: target database {target!r} holds the dump's data already")
+    assert not runbook.native_dump(p)["changed"]  # the real run agrees
+
+    with psycopg.connect(_dsn(setup.dsn, setup.source), autocommit=True) as conn:
+        conn.execute("UPDATE items SET flag = NOT flag WHERE id = 1")
+    try:
+        planned = native_dump.plan_dump_to_s3(setup.dsn, setup.source, setup.bucket, key, setup.key_arn, setup.aws)
+        assert planned.would_dump and planned.reason == (
+            f"{name}: the source differs from the dump (public.items: content hash differs (3000 rows))"
+        )
+        # The target still matches the stored dump; against the dump about to be made it differs.
+        stored = native_dump.plan_restore_from_s3(setup.bucket, key, setup.dsn, target, setup.aws)
+        assert not stored.would_restore
+        pending = native_dump.plan_restore_from_s3(
+            setup.bucket, key, setup.dsn, target, setup.aws, overwrite=True, manifest=planned.manifest
+        )
+        assert pending.would_restore and "public.items: content hash differs" in pending.reason
+        other = check({**p, "target_database": target + "_b"})
+        assert other["changed"] and other["status"] == "would_dump" and other["steps"][0].startswith("would dump")
+        # The runbook restores without overwrite: check mode refuses as the real run does (after its dump).
+        with pytest.raises(native_dump.NativeDumpError, match=r"not empty and differs.*overwrite=True"):
+            check()
+        with pytest.raises(native_dump.NativeDumpError, match=r"not empty and differs.*overwrite=True"):
+            runbook.native_dump(p)
+    finally:
+        with psycopg.connect(_dsn(setup.dsn, setup.source), autocommit=True) as conn:
+            conn.execute("UPDATE items SET flag = NOT flag WHERE id = 1")

@@ -23,7 +23,7 @@ import pytest
 from mysql_server import PASSWORD, MariaDb, fingerprint, mariadb, url_quote  # noqa: F401 (a fixture)
 
 from dbshift.aws.clients import AwsConfig, client
-from dbshift.dr import envelope_stream, native_dump_core, native_dump_mysql, runbook
+from dbshift.dr import Clients, envelope_stream, native_dump_core, native_dump_mysql, runbook
 from dbshift.errors import ConfigError
 
 REGION = "us-west-2"
@@ -345,3 +345,67 @@ def test_runbook_dsn_schemes() -> None:
     parsed = native_dump_mysql.MySqlDsn.parse("mysql://a%40b:p%3Aw@db.example:3307/sales?ssl-ca=/ca.pem")
     assert (parsed.user, parsed.password, parsed.port, parsed.database) == ("a@b", "p:w", 3307, "sales")
     assert "p:w" not in repr(parsed) and b'ssl-ca="/ca.pem"' in parsed.option_file()
+
+
+def test_check_mode_reads_only_and_predicts_the_real_run(setup: Setup) -> None:
+    key, target = "mysql/plan/src.sql", _target()
+    name = f"s3://{setup.bucket}/{key}"
+    p = {
+        "source_dsn": setup.db.dsn,
+        "target_dsn": setup.db.dsn,
+        "database": setup.source,
+        "target_database": target,
+        "dump_bucket": setup.bucket,
+        "dump_key": key,
+        "kms_key_arn": setup.key_arn,
+        "target_region": REGION,
+        "source_region": "us-east-1",
+        "source_instance_id": "mysql-prod",
+        "endpoint_url": setup.aws.endpoint_url,
+    }
+    clients = Clients(AwsConfig(endpoint_url=setup.aws.endpoint_url))
+
+    def state() -> tuple[dict[str, str], object, list]:
+        objects = {o["Key"]: o["ETag"] for o in setup.s3().list_objects_v2(Bucket=setup.bucket).get("Contents", [])}
+        return objects, setup.db.databases(), setup.s3().list_multipart_uploads(Bucket=setup.bucket).get("Uploads", [])
+
+    def check(params: dict = p) -> dict:
+        before = state()
+        result = runbook.plan(clients, params, "native_dump", {})
+        assert state() == before  # no object, no upload, no database
+        return result
+
+    first = check()
+    assert first["changed"] and first["status"] == "would_dump" and first["engine"] == "mysql"
+    assert first["steps"] == [
+        f"would dump (mysql): {name}: no manifest (no finished dump)",
+        f"would restore: target database {target!r} does not exist: it is created and restored from {name}",
+    ]
+    assert first["rows"] == {t: n for t, (n, _) in fingerprint(setup.db, setup.source).items()}
+
+    assert runbook.native_dump(p)["changed"]
+    after = check()
+    assert not after["changed"] and after["status"] == "restored", after["steps"]
+    assert after["steps"][0].startswith(f"no dump (mysql): {name} holds the source's data already")
+    assert after["steps"][1].startswith(f"no restore: target database {target!r} holds the dump's data already")
+    assert not runbook.native_dump(p)["changed"]  # the real run agrees
+
+    setup.db.sql("UPDATE items SET ratio = -ratio WHERE id = 2", setup.source)
+    try:
+        planned = native_dump_mysql.plan_dump_to_s3(
+            setup.db.dsn, setup.source, setup.bucket, key, setup.key_arn, setup.aws
+        )
+        assert planned.would_dump and planned.reason == (
+            f"{name}: the source differs from the dump (items: content hash differs (1500 rows))"
+        )
+        stored = native_dump_mysql.plan_restore_from_s3(setup.bucket, key, setup.db.dsn, target, setup.aws)
+        assert not stored.would_restore  # the target still holds what is in S3
+        other = check({**p, "target_database": _target()})
+        assert other["changed"] and other["status"] == "would_dump" and other["steps"][1].startswith("would restore")
+        # The target differs from the dump about to be made, and MySQL cannot swap it: both refuse alike.
+        with pytest.raises(native_dump_core.NativeDumpError, match=r"not empty and differs.*cannot rename"):
+            check()
+        with pytest.raises(native_dump_core.NativeDumpError, match=r"not empty and differs.*cannot rename"):
+            runbook.native_dump(p)
+    finally:
+        setup.db.sql("UPDATE items SET ratio = -ratio WHERE id = 2", setup.source)

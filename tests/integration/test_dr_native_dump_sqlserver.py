@@ -21,7 +21,7 @@ from Cryptodome.Cipher import AES
 from Cryptodome.Util.Padding import unpad
 
 from dbshift.aws.clients import AwsConfig, client
-from dbshift.dr import native_dump_core, native_dump_sqlserver, runbook
+from dbshift.dr import Clients, native_dump_core, native_dump_sqlserver, runbook
 from dbshift.dr.native_dump_sqlserver import Locations, TdsSession
 from dbshift.errors import ConfigError
 
@@ -202,8 +202,46 @@ def test_runbook_restores_under_a_new_name_and_verifies(setup: Setup) -> None:
         "wait_timeout": 60,
         "poll_interval": 0.2,
     }
+    clients = Clients(AwsConfig(endpoint_url=setup.endpoint_url))
+
+    def written() -> tuple:
+        east, west = client("s3", setup.aws(SOURCE_REGION)), client("s3", setup.aws(TARGET_REGION))
+        return (
+            len(setup.tasks()),
+            [o["ETag"] for o in east.list_objects_v2(Bucket=setup.source_bucket).get("Contents", [])],
+            [o["ETag"] for o in west.list_objects_v2(Bucket=setup.target_bucket).get("Contents", [])],
+            sorted(r["name"] for r in setup.session.execute("SELECT name FROM sys.databases").rows),
+        )
+
+    def check(params: dict = p) -> dict:
+        before = written()
+        planned = runbook.plan(clients, params, "native_dump", {})
+        assert written() == before  # check mode: no task, no object, no database
+        return planned
+
+    first = check()
+    assert first["changed"] and first["status"] == "would_dump" and first["engine"] == "sqlserver"
+    assert first["steps"] == [
+        f"would back up and copy: s3://{setup.target_bucket}/rds/runbook.bak: no manifest (no finished copy)",
+        f"would restore: target database {target!r} does not exist: it is restored from "
+        f"s3://{setup.target_bucket}/rds/runbook.bak",
+    ]
     result = runbook.native_dump(p)
     assert result["changed"] and result["engine"] == "sqlserver" and result["instance_id"] == target
     assert result["rows"] == setup.counts(setup.database) == setup.counts(target)
+    after = check()
+    assert not after["changed"] and after["status"] == "restored", after["steps"]
     tasks = len(setup.tasks())
     assert not runbook.native_dump(p)["changed"] and len(setup.tasks()) == tasks
+
+    setup.sql("UPDATE dbo.items SET note = N'planned' WHERE id = 7")  # same counts, other content
+    try:
+        other = check({**p, "target_database": f"{setup.database}_other"})
+        assert other["changed"] and other["status"] == "would_dump"
+        assert (
+            other["steps"][0].startswith("would back up and copy: ") and "dbo.items: content hash" in other["steps"][0]
+        )
+        with pytest.raises(native_dump_core.NativeDumpError, match=r"exists and differs .*cannot overwrite"):
+            check()  # the real run would back up, copy, then refuse to overwrite the target: refused now
+    finally:
+        setup.sql("UPDATE dbo.items SET note = N'n7' WHERE id = 7")

@@ -36,9 +36,11 @@ from dbshift.dr.native_dump_core import (  # noqa: F401 - re-exported: the names
     MANIFEST_SUFFIX,
     PART,
     Dumper,
+    DumpPlan,
     DumpResult,
     Manifest,
     NativeDumpError,
+    RestorePlan,
     Restorer,
     RestoreResult,
     SourceState,
@@ -355,3 +357,48 @@ def restore_from_s3(
     without the source's owners and grants (pg_restore --no-owner --no-acl), for a target whose roles differ."""
     restorer = restorer or PostgresRestorer(target_dsn, target_database, no_owner=no_owner)
     return core.restore(restorer, bucket, key, aws, create_database, overwrite, progress)
+
+
+# ---------------------------------------------------------------------------------------------- plans (check mode)
+
+
+def plan_dump_to_s3(
+    dsn: str, database: str, bucket: str, key: str, kms_key_id: str, aws: AwsConfig, compress: str = "zstd"
+) -> DumpPlan:
+    """What dump_to_s3 would do, from reads only (the source in a read-only snapshot, the manifest in S3)."""
+    return core.plan_dump(PostgresDumper(dsn, database), bucket, key, kms_key_id, aws, compress)
+
+
+def plan_restore_from_s3(
+    bucket: str,
+    key: str,
+    target_dsn: str,
+    target_database: str,
+    aws: AwsConfig,
+    create_database: bool = False,
+    overwrite: bool = False,
+    manifest: Manifest | None = None,
+) -> RestorePlan:
+    """What restore_from_s3 would do, from reads only; `manifest`: the one a pending dump would write."""
+    restorer = PostgresRestorer(target_dsn, target_database)
+    return core.plan_restore(restorer, bucket, key, aws, create_database, overwrite, manifest)
+
+
+def plan_dump_and_restore(
+    dsn: str,
+    database: str,
+    bucket: str,
+    key: str,
+    kms_key_id: str,
+    aws: AwsConfig,
+    target_dsn: str,
+    target_database: str,
+    compress: str = "zstd",
+    create_database: bool = False,
+    overwrite: bool = False,
+) -> tuple[DumpPlan, RestorePlan]:
+    """What dump_to_s3 then restore_from_s3 would do (check mode): nothing is written anywhere."""
+    return core.plan_dump_restore(
+        PostgresDumper(dsn, database), PostgresRestorer(target_dsn, target_database), bucket, key, kms_key_id, aws,
+        compress, create_database, overwrite,
+    )  # fmt: skip

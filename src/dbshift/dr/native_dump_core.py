@@ -11,6 +11,11 @@ tool, into a staging database (or, for engines that cannot rename a database, in
 marked as incomplete); counts and hashes are checked against the manifest in the database before the
 result takes the target's name. A corrupt object, a failed restore or a mismatch drops what was made.
 
+plan_dump() / plan_restore() (check mode): what dump() / restore() would do, from reads only. Each real run
+and its plan make ONE decision (dump_decision: the manifest in S3 against the source's checks taken in a
+read-only snapshot; restore_decision: the target against the manifest), so check mode reports changed=false
+exactly when the run would, and refuses what the run would refuse.
+
 Engines: native_dump.py (PostgreSQL, pg_dump), native_dump_mysql.py (MySQL/MariaDB, mysqldump).
 SQL Server is different (rds_backup_database writes to S3 itself): native_dump_sqlserver.py.
 
@@ -27,7 +32,7 @@ import subprocess
 import threading
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO, Protocol, TextIO
@@ -88,10 +93,23 @@ class Manifest:
         except (ValueError, KeyError, TypeError) as exc:
             raise NativeDumpError(f"{name}: the manifest is not readable ({exc}); run the dump again") from None
 
+    def differences(self, other: Manifest) -> list[str]:
+        """Why a new dump described by `other` would not hold the same data as this one (empty: it would).
+        The dump bytes themselves differ run to run (pg_dump stamps the time): they are not compared."""
+        out = [
+            f"{k.replace('_', ' ')} {getattr(self, k)!r} → {getattr(other, k)!r}"
+            for k in ("engine", "database", "dump_format", "compression")
+            if getattr(self, k) != getattr(other, k)
+        ]
+        if not _same_key(self.kms_key_id, other.kms_key_id):
+            out.append(f"KMS key {self.kms_key_id} → {other.kms_key_id}")
+        if self.schema_sha256 != other.schema_sha256:
+            out.append("the schema changed")
+        return out + _differences(self.tables, other.tables)
+
     def same_source(self, other: Manifest) -> bool:
-        """Would a new dump hold the same data? (the dump bytes differ run to run: pg_dump stamps the time)"""
-        keys = ("engine", "database", "dump_format", "compression", "schema_sha256", "tables")
-        return all(getattr(self, k) == getattr(other, k) for k in keys) and _same_key(self.kms_key_id, other.kms_key_id)
+        """Would a new dump hold the same data?"""
+        return not self.differences(other)
 
 
 @dataclass
@@ -397,6 +415,76 @@ def _context(bucket: str, key: str) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------- dump
 
 
+@dataclass
+class DumpPlan:
+    """What dump() does or would do, decided from reads only: the manifest in S3 against the source now."""
+
+    key: str
+    would_dump: bool
+    reason: str
+    # The manifest the object has (nothing to dump) or would have after the dump (its checks: the source's now).
+    manifest: Manifest
+    rows: dict[str, int]
+    replaces: bool = False  # a manifest of an earlier dump is there and would be replaced
+
+
+def dump_decision(
+    old: Manifest | None, new: Manifest, head: Callable[[], Mapping[str, Any] | None], name: str
+) -> tuple[bool, str]:
+    """(dump?, why): the one decision behind dump() and plan_dump(). `head` reads the object's metadata."""
+    if old is None:
+        return True, f"{name}: no manifest (no finished dump)"
+    diff = old.differences(new)
+    if diff:
+        return True, f"{name}: the source differs from the dump ({'; '.join(diff[:5])})"
+    found = head()
+    if not found or found["ContentLength"] != old.object_bytes or found["ETag"] != old.object_etag:
+        return True, f"{name}: the object is missing or does not match its manifest (ETag/size)"
+    return False, f"{name} holds the source's data already (row counts, content hashes and schema match)"
+
+
+def _check_inputs(key: str, compress: str) -> None:
+    if key.endswith(MANIFEST_SUFFIX) or not key or key.endswith("/"):
+        raise ConfigError(f"key {key!r}: pass an object name (not ending in / or {MANIFEST_SUFFIX})")
+    _compressor(compress)  # validates the choice (and the zstandard import) before anything runs
+
+
+@contextlib.contextmanager
+def _planned(
+    dumper: Dumper, bucket: str, key: str, kms_key_id: str, aws: AwsConfig, compress: str
+) -> Iterator[tuple[SourceState, DumpPlan]]:
+    """Preflight, then the source's state in its snapshot (held open while the caller dumps) and the decision.
+    Reads only: KMS DescribeKey, S3 GetBucketLocation/GetObject/HeadObject, the source in a read-only snapshot."""
+    _check_inputs(key, compress)
+    s3, kms = client("s3", aws), client("kms", aws)
+    key_arn = preflight(s3, kms, bucket, kms_key_id, aws.resolved_region())
+    with dumper.capture() as state:
+        manifest = Manifest(
+            engine=dumper.engine,
+            database=dumper.database,
+            server_version=state.server_version,
+            dump_format=dumper.dump_format,
+            compression=compress,
+            kms_key_id=key_arn,
+            schema_sha256=state.schema_sha256,
+            tables=state.tables,
+            properties=state.properties,
+        )
+        old = _read_manifest(s3, kms, bucket, key)
+        would, reason = dump_decision(old, manifest, lambda: _head(s3, bucket, key), f"s3://{bucket}/{key}")
+        rows = {t: c.rows for t, c in state.tables.items()}
+        chosen = manifest if would or old is None else old
+        yield state, DumpPlan(key, would, reason, chosen, rows, replaces=old is not None)
+
+
+def plan_dump(
+    dumper: Dumper, bucket: str, key: str, kms_key_id: str, aws: AwsConfig, compress: str = "zstd"
+) -> DumpPlan:
+    """What dump() would do, without writing anything: the same preflight, snapshot and decision."""
+    with _planned(dumper, bucket, key, kms_key_id, aws, compress) as (_, plan):
+        return plan
+
+
 def dump(
     dumper: Dumper,
     bucket: str,
@@ -409,37 +497,19 @@ def dump(
 ) -> DumpResult:
     """Dump `dumper.database` to s3://bucket/key in aws.region, encrypted under `kms_key_id` (a key of
     that region). Re-running with the same data changes nothing (changed=False, no upload)."""
-    database = dumper.database
     started = time.monotonic()
-    if key.endswith(MANIFEST_SUFFIX) or not key or key.endswith("/"):
-        raise ConfigError(f"key {key!r}: pass an object name (not ending in / or {MANIFEST_SUFFIX})")
-    _compressor(compress)  # validates the choice (and the zstandard import) before anything runs
-    region = aws.resolved_region()
     s3, kms = client("s3", aws), client("kms", aws)
-    key_arn = preflight(s3, kms, bucket, kms_key_id, region)
-    with dumper.capture() as state:
-        manifest = Manifest(
-            engine=dumper.engine,
-            database=database,
-            server_version=state.server_version,
-            dump_format=dumper.dump_format,
-            compression=compress,
-            kms_key_id=key_arn,
-            schema_sha256=state.schema_sha256,
-            tables=state.tables,
-            properties=state.properties,
-        )
-        rows = {t: c.rows for t, c in state.tables.items()}
-        old = _read_manifest(s3, kms, bucket, key)
-        if old is not None and old.same_source(manifest):
-            head = _head(s3, bucket, key)
-            if head and head["ContentLength"] == old.object_bytes and head["ETag"] == old.object_etag:
-                return DumpResult(key, key + MANIFEST_SUFFIX, old.object_bytes, old.dump_bytes, old.dump_sha256,
-                                  rows, changed=False, seconds=time.monotonic() - started)  # fmt: skip
-        if old is not None:
+    with _planned(dumper, bucket, key, kms_key_id, aws, compress) as (state, plan):
+        manifest, rows = plan.manifest, plan.rows
+        if not plan.would_dump:
+            took = time.monotonic() - started
+            return DumpResult(key, key + MANIFEST_SUFFIX, manifest.object_bytes, manifest.dump_bytes,
+                              manifest.dump_sha256, rows, changed=False, seconds=took)  # fmt: skip
+        key_arn = manifest.kms_key_id
+        if plan.replaces:
             # The manifest goes first: an object without one is incomplete, and restore refuses it.
             s3.delete_object(Bucket=bucket, Key=key + MANIFEST_SUFFIX)
-        bar = Progress(progress, f"native dump {database}", 1, "dumps")
+        bar = Progress(progress, f"native dump {dumper.database}", 1, "dumps")
         sha = hashlib.sha256()
         comp = _compressor(compress)
         enc = envelope_stream.new_encryptor(kms, key_arn, _context(bucket, key))
@@ -493,6 +563,98 @@ def _differences(want: Mapping[str, TableCheck], got: Mapping[str, TableCheck]) 
     return out
 
 
+@dataclass
+class RestorePlan:
+    """What restore() does or would do, decided from reads only: the target against the manifest."""
+
+    database: str
+    key: str
+    would_restore: bool
+    reason: str
+    rows: dict[str, int]
+
+
+def restore_decision(
+    restorer: Restorer, manifest: Manifest, name: str, create_database: bool, overwrite: bool
+) -> tuple[bool, str]:
+    """(restore?, why): the one decision behind restore() and plan_restore(); reads the target only, and
+    raises what the restore would refuse."""
+    target = restorer.database
+    if restorer.engine != manifest.engine:
+        raise ConfigError(f"{name} is a {manifest.engine} dump; the target is {restorer.engine}")
+    if not restorer.exists():
+        if not create_database:
+            raise ConfigError(f"target database {target!r} does not exist; create it or pass create_database=True")
+        return True, f"target database {target!r} does not exist: it is created and restored from {name}"
+    if restorer.is_empty():
+        return True, f"target database {target!r} is empty: it is restored from {name}"
+    diff = _differences(manifest.tables, restorer.checks())
+    if not diff:
+        return False, f"target database {target!r} holds the dump's data already (row counts and content hashes)"
+    if not restorer.can_replace:
+        raise NativeDumpError(
+            f"target database {target!r} is not empty and differs from {name}; {restorer.engine} "
+            "cannot rename a database, so it could only be dropped before its replacement is verified: "
+            "restore under another target_database, or drop it yourself and run again"
+        )
+    if not overwrite:
+        raise NativeDumpError(
+            f"target database {target!r} is not empty and differs from {name}; pass overwrite=True "
+            "to replace it (it is replaced only after the restored copy verifies), or choose another name"
+        )
+    return True, f"target database {target!r} differs from {name} ({'; '.join(diff[:5])}): it is replaced"
+
+
+def _stored_manifest(s3: Any, kms: Any, bucket: str, key: str) -> Manifest:
+    """The manifest of a finished dump whose object is the one it describes; raises otherwise."""
+    name = f"s3://{bucket}/{key}"
+    manifest = _read_manifest(s3, kms, bucket, key)
+    if manifest is None:
+        raise NativeDumpError(
+            f"{name}: no manifest ({key}{MANIFEST_SUFFIX}): the dump is missing or did not finish; run the dump again"
+        )
+    head = _head(s3, bucket, key)
+    if head is None or head["ETag"] != manifest.object_etag or head["ContentLength"] != manifest.object_bytes:
+        raise NativeDumpError(
+            f"{name}: the object does not match its manifest (ETag/size); it was replaced or is being written: "
+            "run the dump again"
+        )
+    return manifest
+
+
+def plan_restore(
+    restorer: Restorer,
+    bucket: str,
+    key: str,
+    aws: AwsConfig,
+    create_database: bool = False,
+    overwrite: bool = False,
+    manifest: Manifest | None = None,
+) -> RestorePlan:
+    """What restore() would do, without writing anything. `manifest`: the one a dump about to run would
+    write (DumpPlan.manifest); without it, the manifest in S3 is read and checked as restore() does."""
+    if manifest is None:
+        manifest = _stored_manifest(client("s3", aws), client("kms", aws), bucket, key)
+    would, reason = restore_decision(restorer, manifest, f"s3://{bucket}/{key}", create_database, overwrite)
+    return RestorePlan(restorer.database, key, would, reason, {t: c.rows for t, c in manifest.tables.items()})
+
+
+def plan_dump_restore(
+    dumper: Dumper,
+    restorer: Restorer,
+    bucket: str,
+    key: str,
+    kms_key_id: str,
+    aws: AwsConfig,
+    compress: str = "zstd",
+    create_database: bool = False,
+    overwrite: bool = False,
+) -> tuple[DumpPlan, RestorePlan]:
+    """What dump() then restore() would do: the restore is judged against the manifest the dump leaves."""
+    dumped = plan_dump(dumper, bucket, key, kms_key_id, aws, compress)
+    return dumped, plan_restore(restorer, bucket, key, aws, create_database, overwrite, dumped.manifest)
+
+
 def restore(
     restorer: Restorer,
     bucket: str,
@@ -512,38 +674,12 @@ def restore(
     started = time.monotonic()
     name = f"s3://{bucket}/{key}"
     s3, kms = client("s3", aws), client("kms", aws)
-    manifest = _read_manifest(s3, kms, bucket, key)
-    if manifest is None:
-        raise NativeDumpError(
-            f"{name}: no manifest ({key}{MANIFEST_SUFFIX}): the dump is missing or did not finish; run the dump again"
-        )
-    head = _head(s3, bucket, key)
-    if head is None or head["ETag"] != manifest.object_etag or head["ContentLength"] != manifest.object_bytes:
-        raise NativeDumpError(
-            f"{name}: the object does not match its manifest (ETag/size); it was replaced or is being written: "
-            "run the dump again"
-        )
-    if restorer.engine != manifest.engine:
-        raise ConfigError(f"{name} is a {manifest.engine} dump; the target is {restorer.engine}")
+    manifest = _stored_manifest(s3, kms, bucket, key)
     rows = {t: c.rows for t, c in manifest.tables.items()}
-    if restorer.exists():
-        if not restorer.is_empty():
-            if not _differences(manifest.tables, restorer.checks()):
-                return RestoreResult(target_database, key, rows, manifest.dump_sha256, 0, changed=False,
-                                     seconds=time.monotonic() - started)  # fmt: skip
-            if not restorer.can_replace:
-                raise NativeDumpError(
-                    f"target database {target_database!r} is not empty and differs from {name}; {restorer.engine} "
-                    "cannot rename a database, so it could only be dropped before its replacement is verified: "
-                    "restore under another target_database, or drop it yourself and run again"
-                )
-            if not overwrite:
-                raise NativeDumpError(
-                    f"target database {target_database!r} is not empty and differs from {name}; pass overwrite=True "
-                    "to replace it (it is replaced only after the restored copy verifies), or choose another name"
-                )
-    elif not create_database:
-        raise ConfigError(f"target database {target_database!r} does not exist; create it or pass create_database=True")
+    would, _ = restore_decision(restorer, manifest, name, create_database, overwrite)
+    if not would:
+        return RestoreResult(target_database, key, rows, manifest.dump_sha256, 0, changed=False,
+                             seconds=time.monotonic() - started)  # fmt: skip
 
     staging = restorer.create_staging(manifest, name)
     bar = Progress(progress, f"native restore {target_database}", 1, "restores", total_bytes=manifest.dump_bytes)

@@ -42,9 +42,11 @@ from dbshift.aws.clients import AwsConfig
 from dbshift.dr import native_dump_core as core
 from dbshift.dr.native_dump_core import (
     PART,
+    DumpPlan,
     DumpResult,
     Manifest,
     NativeDumpError,
+    RestorePlan,
     RestoreResult,
     SourceState,
     TableCheck,
@@ -497,3 +499,47 @@ def restore_from_s3(
     must be absent or empty. `no_owner` drops DEFINER clauses (objects then belong to the restoring user)."""
     restorer = MySqlRestorer(target_dsn, target_database, no_owner=no_owner)
     return core.restore(restorer, bucket, key, aws, create_database, overwrite=False, progress=progress)
+
+
+# ---------------------------------------------------------------------------------------------- plans (check mode)
+
+
+def plan_dump_to_s3(
+    dsn: str, database: str, bucket: str, key: str, kms_key_id: str, aws: AwsConfig, compress: str = "zstd"
+) -> DumpPlan:
+    """What dump_to_s3 would do, from reads only (the source's checks in a consistent snapshot, mysqldump
+    --no-data for the schema, the manifest in S3)."""
+    return core.plan_dump(MySqlDumper(dsn, database), bucket, key, kms_key_id, aws, compress)
+
+
+def plan_restore_from_s3(
+    bucket: str,
+    key: str,
+    target_dsn: str,
+    target_database: str,
+    aws: AwsConfig,
+    create_database: bool = False,
+    manifest: Manifest | None = None,
+) -> RestorePlan:
+    """What restore_from_s3 would do, from reads only; `manifest`: the one a pending dump would write."""
+    restorer = MySqlRestorer(target_dsn, target_database)
+    return core.plan_restore(restorer, bucket, key, aws, create_database, overwrite=False, manifest=manifest)
+
+
+def plan_dump_and_restore(
+    dsn: str,
+    database: str,
+    bucket: str,
+    key: str,
+    kms_key_id: str,
+    aws: AwsConfig,
+    target_dsn: str,
+    target_database: str,
+    compress: str = "zstd",
+    create_database: bool = False,
+) -> tuple[DumpPlan, RestorePlan]:
+    """What dump_to_s3 then restore_from_s3 would do (check mode): nothing is written anywhere."""
+    return core.plan_dump_restore(
+        MySqlDumper(dsn, database), MySqlRestorer(target_dsn, target_database), bucket, key, kms_key_id, aws,
+        compress, create_database, overwrite=False,
+    )  # fmt: skip

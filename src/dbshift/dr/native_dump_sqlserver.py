@@ -32,7 +32,7 @@ import base64
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -275,26 +275,61 @@ def _rows(checks: dict[str, TableCheck]) -> dict[str, int]:
     return {t: c.rows for t, c in checks.items()}
 
 
-def backup_and_copy(
-    source: SqlSession, loc: Locations, endpoint_url: str | None = None, timeout: float = 3600, poll: float = 5
-) -> StepResult:
-    """Steps 1 and 2: the native backup in the source Region, copied to the target Region re-encrypted."""
+@dataclass
+class _Aws:
+    """Both Regions' clients and the keys' ARNs, checked (core.preflight) before the instance does anything."""
+
+    src_s3: Any
+    src_kms: Any
+    tgt_s3: Any
+    tgt_kms: Any
+    source_arn: str
+    target_arn: str
+
+
+def _preflight(loc: Locations, endpoint_url: str | None) -> _Aws:
     src_aws = AwsConfig(region=loc.source_region, endpoint_url=endpoint_url)
     tgt_aws = AwsConfig(region=loc.target_region, endpoint_url=endpoint_url)
     tgt_s3, tgt_kms = client("s3", tgt_aws), client("kms", tgt_aws)
     src_s3, src_kms = client("s3", src_aws), client("kms", src_aws)
     if loc.key.endswith((core.MANIFEST_SUFFIX, "/")) or not loc.key:
         raise ConfigError(f"key {loc.key!r}: pass an object name (not ending in / or {core.MANIFEST_SUFFIX})")
-    # Everything is checked before the instance is asked to do anything.
     target_arn = core.preflight(tgt_s3, tgt_kms, loc.target_bucket, loc.target_kms_key_arn, loc.target_region)
     source_arn = core.preflight(src_s3, src_kms, loc.source_bucket, loc.source_kms_key_arn, loc.source_region)
+    return _Aws(src_s3, src_kms, tgt_s3, tgt_kms, source_arn, target_arn)
+
+
+def copy_decision(
+    old: Manifest | None, loc: Locations, before: dict[str, TableCheck], head: Callable[[], dict[str, Any] | None]
+) -> tuple[bool, str]:
+    """(back up and copy?, why): the one decision behind backup_and_copy() and plan_native_dump()."""
+    url = loc.target_url()
+    if old is None:
+        return True, f"{url}: no manifest (no finished copy)"
+    if old.database != loc.database:
+        return True, f"{url}: the manifest is of database {old.database!r}"
+    diff = _changed(old.tables, before)
+    if diff:
+        return True, f"{url}: the source differs from the backup ({'; '.join(diff[:5])})"
+    found = head()
+    if not found or found["ETag"] != old.object_etag or found["ContentLength"] != old.object_bytes:
+        return True, f"{url}: the object is missing or does not match its manifest (ETag/size)"
+    return False, f"{url} holds this data already"
+
+
+def backup_and_copy(
+    source: SqlSession, loc: Locations, endpoint_url: str | None = None, timeout: float = 3600, poll: float = 5
+) -> StepResult:
+    """Steps 1 and 2: the native backup in the source Region, copied to the target Region re-encrypted."""
+    aws = _preflight(loc, endpoint_url)  # everything is checked before the instance is asked to do anything
+    tgt_s3, tgt_kms, src_s3, src_kms = aws.tgt_s3, aws.tgt_kms, aws.src_s3, aws.src_kms
+    target_arn, source_arn = aws.target_arn, aws.source_arn
     before = table_checks(source, loc.database)
 
     old = core._read_manifest(tgt_s3, tgt_kms, loc.target_bucket, loc.key)
-    if old is not None and old.database == loc.database and old.tables == before:
-        head = core._head(tgt_s3, loc.target_bucket, loc.key)
-        if head and head["ETag"] == old.object_etag and head["ContentLength"] == old.object_bytes:
-            return StepResult(False, _rows(before), steps=[f"{loc.target_url()} holds this data already"])
+    would, why = copy_decision(old, loc, before, lambda: core._head(tgt_s3, loc.target_bucket, loc.key))
+    if not would:
+        return StepResult(False, _rows(before), steps=[why])
     if old is not None:  # the manifest goes first: a copy without one is incomplete, and restore refuses it
         tgt_s3.delete_object(Bucket=loc.target_bucket, Key=loc.key + core.MANIFEST_SUFFIX)
 
@@ -411,6 +446,25 @@ def _rewrap(src_kms: Any, tgt_kms: Any, meta: dict[str, str], target_arn: str, n
     return out
 
 
+def restore_decision(target: SqlSession, loc: Locations, want: dict[str, TableCheck]) -> tuple[bool, str, int | None]:
+    """(restore?, why, task of an interrupted run to wait for): the one decision behind restore_and_verify() and
+    plan_native_dump(); reads the target only, and raises what the restore would refuse."""
+    db, name = loc.target_database, loc.target_url()
+    task_id = _running_task(target, "RESTORE_DB", db, _arn(loc.target_bucket, loc.key))
+    if task_id is not None:
+        return True, f"rds_restore_database task {task_id} into {db!r} is under way: it is waited for", task_id
+    if not database_exists(target, db):
+        return True, f"target database {db!r} does not exist: it is restored from {name}", None
+    diff = _changed(want, table_checks(target, db))
+    if not diff:
+        return False, f"{db} on {target.server_instance} holds this data already", None
+    raise NativeDumpError(
+        f"target database {db!r} on {target.server_instance} exists and differs from {name} "
+        f"({'; '.join(diff[:5])}); rds_restore_database cannot overwrite: restore under another "
+        "target_database, or drop it and run again"
+    )
+
+
 def restore_and_verify(
     target: SqlSession, loc: Locations, endpoint_url: str | None = None, timeout: float = 3600, poll: float = 5
 ) -> StepResult:
@@ -427,16 +481,9 @@ def restore_and_verify(
     want = manifest.tables
     db = loc.target_database
     arn = _arn(loc.target_bucket, loc.key)
-    task_id = _running_task(target, "RESTORE_DB", db, arn)
-    if task_id is None and database_exists(target, db):
-        diff = _changed(want, table_checks(target, db))
-        if not diff:
-            return StepResult(False, _rows(want), steps=[f"{db} on {target.server_instance} holds this data already"])
-        raise NativeDumpError(
-            f"target database {db!r} on {target.server_instance} exists and differs from {name} "
-            f"({'; '.join(diff[:5])}); rds_restore_database cannot overwrite: restore under another "
-            "target_database, or drop it and run again"
-        )
+    would, why, task_id = restore_decision(target, loc, want)
+    if not would:
+        return StepResult(False, _rows(want), steps=[why])
     what = f"restore of {name} into {db!r}"
     if task_id is None:
         args = [
@@ -480,3 +527,39 @@ def native_dump(
         restore_task_id=restored.task_id,
         steps=copied.steps + restored.steps,
     )
+
+
+@dataclass
+class SqlServerPlan:
+    """What native_dump() would do (check mode), from reads only."""
+
+    would_copy: bool
+    would_restore: bool
+    rows: dict[str, int]
+    steps: list[str]
+
+    @property
+    def changed(self) -> bool:
+        return self.would_copy or self.would_restore
+
+
+def plan_native_dump(
+    source: SqlSession, target: SqlSession, loc: Locations, endpoint_url: str | None = None
+) -> SqlServerPlan:
+    """What native_dump() would do: the same preflight, source checks, manifest and target reads, and the same
+    decisions (copy_decision, restore_decision); no task is started and nothing is written."""
+    aws = _preflight(loc, endpoint_url)
+    before = table_checks(source, loc.database)
+    old = core._read_manifest(aws.tgt_s3, aws.tgt_kms, loc.target_bucket, loc.key)
+    would_copy, why_copy = copy_decision(old, loc, before, lambda: core._head(aws.tgt_s3, loc.target_bucket, loc.key))
+    if not would_copy and old is not None and old.engine != "sqlserver":
+        raise NativeDumpError(f"{loc.target_url()}: no SQL Server manifest: run the backup again")
+    # A copy about to be made records `before`; an unchanged one already does.
+    would_restore, why_restore, _ = restore_decision(target, loc, before)
+    return SqlServerPlan(
+        would_copy,
+        would_restore,
+        _rows(before),
+        [("would back up and copy: " if would_copy else "no backup: ") + why_copy,
+         ("would restore: " if would_restore else "no restore: ") + why_restore],
+    )  # fmt: skip

@@ -176,18 +176,7 @@ def plan(clients: Clients, p: dict, option: str, found: dict) -> dict:
     """Check mode: what would be done, from reads only."""
     target = clients.rds(p["target_region"])
     if option == "native_dump":
-        need(p, option, "kms_key_arn", "database", "dump_bucket", "target_dsn")
-        # Check mode refuses what the real run would refuse before dumping: mismatched engines, missing inputs.
-        engine = dump_engine(p) if p.get("source_dsn") else dsn_engine(p["target_dsn"], "target_dsn")
-        if engine == "sqlserver":
-            need(p, option, "source_dump_bucket", "source_kms_key_arn")
-        rds.resolve_target_key(clients, p["kms_key_arn"], p["target_region"])
-        return {
-            "changed": True,
-            "status": "would_dump",
-            "engine": engine,
-            "steps": [f"would dump ({engine}), upload and restore (not checked)"],
-        }
+        return plan_native_dump(p)  # the KMS key is checked as the real run checks it (core.preflight)
     if option == "promote_replica":
         replica = found.get("replica_id") or p["replica_id"]
         need({"replica_id": replica}, option, "replica_id")
@@ -264,22 +253,71 @@ def run(clients: Clients, p: dict, option: str, found: dict) -> dict:
     return native_dump(p)
 
 
+def _dump_inputs(p: dict) -> tuple[str, str, str, str]:
+    """(engine, target database, source name, object key) of option D; refuses missing or mismatched inputs."""
+    need(p, "native_dump", "source_dsn", "database", "dump_bucket", "kms_key_arn", "target_dsn")
+    engine = dump_engine(p)
+    if engine == "sqlserver":
+        need(p, "native_dump", "source_dump_bucket", "source_kms_key_arn")
+    suffix = {"postgres": "dump", "mysql": "sql", "sqlserver": "bak"}[engine]
+    key = p["dump_key"] or f"{p['source_instance_id']}/{p['database']}.{suffix}"
+    source = f"{p['source_region']}/{p['source_instance_id']}/{p['database']}"
+    return engine, p["target_database"] or p["database"], source, key
+
+
+def _dump_module(engine: str) -> Any:
+    if engine == "mysql":
+        from dbshift.dr import native_dump_mysql
+
+        return native_dump_mysql
+    from dbshift.dr import native_dump
+
+    return native_dump
+
+
+def plan_native_dump(p: dict) -> dict:
+    """Check mode for option D: the real run's own decisions (the manifest in S3 against the source's checks in a
+    read-only snapshot, the target against the manifest), from reads only; refuses what the real run would."""
+    engine, target_db, source, key = _dump_inputs(p)
+    aws = AwsConfig(region=p["target_region"], endpoint_url=p["endpoint_url"])
+    if engine == "sqlserver":
+        from dbshift.dr import native_dump_sqlserver as mssql
+
+        with mssql.session_from_dsn(p["source_dsn"]) as src, mssql.session_from_dsn(p["target_dsn"]) as tgt:
+            planned = mssql.plan_native_dump(src, tgt, _sqlserver_locations(p, target_db, key), p["endpoint_url"])
+        would_dump, would_restore, rows, steps = planned.would_copy, planned.would_restore, planned.rows, planned.steps
+    else:
+        dumped, restored = _dump_module(engine).plan_dump_and_restore(
+            p["source_dsn"], p["database"], p["dump_bucket"], key, p["kms_key_arn"], aws, p["target_dsn"], target_db,
+            create_database=True,
+        )  # fmt: skip
+        would_dump, would_restore, rows = dumped.would_dump, restored.would_restore, restored.rows
+        steps = [
+            f"{'would dump' if would_dump else 'no dump'} ({engine}): {dumped.reason}",
+            f"{'would restore' if would_restore else 'no restore'}: {restored.reason}",
+        ]
+    status = "would_dump" if would_dump else "would_restore" if would_restore else "restored"
+    return {
+        "changed": would_dump or would_restore,
+        "option": "native_dump",
+        "region": p["target_region"],
+        "instance_id": target_db,
+        "engine": engine,
+        "source": source,
+        "status": status,
+        "rows": rows,
+        "steps": steps,
+    }
+
+
 def native_dump(p: dict) -> dict:
     """Option D, dispatched on source_dsn's scheme: PostgreSQL (pg_dump), MySQL/MariaDB (mysqldump) or
     SQL Server (rds_backup_database to source_dump_bucket, copied to dump_bucket, rds_restore_database)."""
-    need(p, "native_dump", "source_dsn", "database", "dump_bucket", "kms_key_arn", "target_dsn")
-    engine = dump_engine(p)
+    engine, target_db, source, key = _dump_inputs(p)
     aws = AwsConfig(region=p["target_region"], endpoint_url=p["endpoint_url"])
-    target_db = p["target_database"] or p["database"]
-    source = f"{p['source_region']}/{p['source_instance_id']}/{p['database']}"
     if engine == "sqlserver":
-        return _native_dump_sqlserver(p, target_db, source)
-    suffix = {"postgres": "dump", "mysql": "sql"}[engine]
-    key = p["dump_key"] or f"{p['source_instance_id']}/{p['database']}.{suffix}"
-    if engine == "mysql":
-        from dbshift.dr import native_dump_mysql as module
-    else:
-        from dbshift.dr import native_dump as module  # type: ignore[no-redef]
+        return _native_dump_sqlserver(p, target_db, source, key)
+    module = _dump_module(engine)
     dumped = module.dump_to_s3(p["source_dsn"], p["database"], p["dump_bucket"], key, p["kms_key_arn"], aws)
     restored = module.restore_from_s3(p["dump_bucket"], key, p["target_dsn"], target_db, aws, create_database=True)
     return {
@@ -295,26 +333,30 @@ def native_dump(p: dict) -> dict:
     }
 
 
-def _native_dump_sqlserver(p: dict, target_db: str, source: str) -> dict:
+def _sqlserver_locations(p: dict, target_db: str, key: str) -> Any:
     from dbshift.dr import native_dump_sqlserver as mssql
 
-    need(p, "native_dump", "source_dump_bucket", "source_kms_key_arn")
-    key = p["dump_key"] or f"{p['source_instance_id']}/{p['database']}.bak"
+    return mssql.Locations(
+        database=p["database"],
+        target_database=target_db,
+        source_region=p["source_region"],
+        source_bucket=p["source_dump_bucket"],
+        source_kms_key_arn=p["source_kms_key_arn"],
+        target_region=p["target_region"],
+        target_bucket=p["dump_bucket"],
+        target_kms_key_arn=p["kms_key_arn"],
+        key=key,
+    )
+
+
+def _native_dump_sqlserver(p: dict, target_db: str, source: str, key: str) -> dict:
+    from dbshift.dr import native_dump_sqlserver as mssql
+
     with mssql.session_from_dsn(p["source_dsn"]) as src, mssql.session_from_dsn(p["target_dsn"]) as tgt:
         result = mssql.native_dump(
             src,
             tgt,
-            mssql.Locations(
-                database=p["database"],
-                target_database=target_db,
-                source_region=p["source_region"],
-                source_bucket=p["source_dump_bucket"],
-                source_kms_key_arn=p["source_kms_key_arn"],
-                target_region=p["target_region"],
-                target_bucket=p["dump_bucket"],
-                target_kms_key_arn=p["kms_key_arn"],
-                key=key,
-            ),
+            _sqlserver_locations(p, target_db, key),
             endpoint_url=p["endpoint_url"],
             timeout=p.get("wait_timeout") or 3600,
             poll=p.get("poll_interval") or 5,
