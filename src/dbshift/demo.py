@@ -155,10 +155,14 @@ def fall_forward(info: EstateInfo, outputs: dict[str, Any], repo: Path, env: dic
 
     lines: list[tuple[str, str]] = []
     play("setup")
-    for first_id, count in ((100_001, 40), (200_001, 15)):
-        _write_rows_and_back_up_the_log(info, source, first_id, count)
+    # New order ids after the newest one: a kept estate already holds an earlier demo's rows.
+    with _rds(info) as rds:
+        next_id = int(rds.execute("SELECT COALESCE(MAX(order_id), 0) AS n FROM dbo.Orders", source).rows[0]["n"]) + 1
+    for count in (40, 15):
+        _write_rows_and_back_up_the_log(info, source, next_id, count)
+        next_id += count
         lines += report(play("sync"), "sync report")
-    _write_rows_and_back_up_the_log(info, source, 300_001, 5)
+    _write_rows_and_back_up_the_log(info, source, next_id, 5)
     lines += report(play("cutover", "-e", "confirm_cutover=true"), "cutover: last sync")
     with _rds(info) as rds, _session(info, info.ec2_server) as ec2:
         source_rows = rds.execute(ORDERS, source).rows
