@@ -13,6 +13,7 @@ from RETURNING: they become NULL with an error action item.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -131,3 +132,56 @@ def _returning(
             value = conv._merge_sql(node.copy())
         out.append(f"{value} AS {names.ident(name)}")
     return ", ".join(out)
+
+
+class MergeRewrites:
+    """MERGE … WHEN NOT MATCHED BY SOURCE and SET targets of MERGE (a part of expr._Converter)."""
+
+    def merge_by_source(self, tree: exp.Merge) -> list[str]:
+        """WHEN NOT MATCHED BY SOURCE (absent in PostgreSQL 15) → a DELETE/UPDATE run before the MERGE."""
+        whens = tree.args.get("whens")
+        if whens is None:
+            return []
+        pre: list[str] = []
+        keep = []
+        target = tree.this
+        using = tree.args.get("using")
+        for when in whens.expressions:
+            if not when.args.get("source"):
+                keep.append(when)
+                continue
+            target_sql = self._merge_sql(target.copy())
+            alias = target.alias or target.name
+            using_sql = self._merge_sql(using.copy())
+            on_sql = self._merge_sql(tree.args["on"].copy())
+            cond = f"NOT EXISTS (SELECT 1 FROM {using_sql} WHERE {on_sql})"
+            if when.args.get("condition") is not None:
+                cond += f" AND ({self._merge_sql(when.args['condition'].copy())})"
+            then = when.args.get("then")
+            if isinstance(then, exp.Var) and then.name.upper() == "DELETE":
+                pre.append(f"DELETE FROM {target_sql} WHERE {cond}")
+            elif isinstance(then, exp.Update):
+                sets = ", ".join(self._merge_sql(e.copy()) for e in then.expressions)
+                sets = re.sub(rf"\b{re.escape(names.ident(alias))}\.", "", sets)
+                pre.append(f"UPDATE {target_sql} SET {sets} WHERE {cond}")
+            else:
+                self.ctx.note("error", "MERGE … WHEN NOT MATCHED BY SOURCE: action not converted", "merge")
+            self.ctx.note(
+                "info",
+                "MERGE … WHEN NOT MATCHED BY SOURCE → separate statement before the MERGE (PostgreSQL 15 lacks it)",
+                "merge",
+            )
+        whens.set("expressions", keep)
+        if not keep:
+            self.ctx.note("info", "MERGE had only BY SOURCE actions; the MERGE keeps a no-op", "merge")
+            keep.append(exp.When(matched=True, then=exp.Var(this="DO NOTHING")))
+        return pre
+
+    def _r_merge(self, node: exp.Merge) -> exp.Expression:
+        for when in node.args.get("whens").expressions if node.args.get("whens") else []:
+            then = when.args.get("then")
+            if isinstance(then, exp.Update):
+                for eq in then.expressions:
+                    if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column):
+                        eq.this.set("table", None)
+        return node

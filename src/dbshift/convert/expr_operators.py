@@ -1,0 +1,124 @@
+"""Rewrites of operators, casts and literals: string + → ||, arithmetic and comparisons on bit values, bitwise
+operators on booleans, CAST (truncating to integers, bit literals), TRY_CAST, ISNULL/COALESCE,
+LIKE with [...] classes."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from dbshift.convert import types
+from dbshift.convert.expr_base import raw, sql_of
+
+_INTEGER_TYPES = (
+    exp.DataType.Type.INT,
+    exp.DataType.Type.BIGINT,
+    exp.DataType.Type.SMALLINT,
+    exp.DataType.Type.TINYINT,
+)
+
+
+class OperatorRewrites:
+    """Operator, cast and literal rewrites (a part of expr._Converter)."""
+
+    def _r_national(self, node: exp.National) -> exp.Expression:
+        return exp.Literal.string(node.name)
+
+    def _r_datatype(self, node: exp.DataType) -> exp.Expression:
+        if isinstance(node.parent, (exp.Cast, exp.TryCast, exp.Convert, exp.ColumnDef)) or node.parent is None:
+            tsql = node.sql("tsql")
+            try:
+                return exp.DataType.build(types.pg_type(tsql, self.ctx.catalog), dialect="postgres")
+            except Exception:  # a domain or unusual type name: keep sqlglot's spelling
+                return node
+        return node
+
+    def _r_add(self, node: exp.Add) -> exp.Expression:
+        if "string" in (self.kind(node.this), self.kind(node.expression)):
+            return exp.DPipe(this=node.this, expression=node.expression, safe=True)
+        return self._r_sub(node)
+
+    def _r_sub(self, node: exp.Binary) -> exp.Expression:
+        """Arithmetic on a bit value (T-SQL: 0/1) → on the boolean cast to integer."""
+        for side in ("this", "expression"):
+            value = node.args.get(side)
+            if value is not None and self.kind(value) == "bit":
+                node.set(side, exp.Cast(this=value, to=exp.DataType.build("int")))
+        return node
+
+    _r_mul = _r_sub
+
+    _r_div = _r_sub
+
+    _r_mod = _r_sub
+
+    def _r_eq(self, node: exp.Binary) -> exp.Expression:
+        for side, other in (("this", "expression"), ("expression", "this")):
+            if self.kind(node.args[side]) == "bit":
+                lit = self._bool_literal(node.args[other])
+                if lit is not None:
+                    node.set(other, lit)
+        return node
+
+    _r_neq = _r_eq
+
+    def _r_cast(self, node: exp.Cast) -> exp.Expression:
+        to = node.args.get("to")
+        if isinstance(to, exp.DataType) and to.this == exp.DataType.Type.BOOLEAN:
+            lit = self._bool_literal(node.this)
+            if lit is not None:
+                return lit
+        if isinstance(to, exp.DataType) and to.is_type(*_INTEGER_TYPES) and self._fractional(node.this):
+            node.set("this", raw(f"trunc({sql_of(node.this)})"))  # T-SQL truncates, PostgreSQL rounds
+        return node
+
+    def _r_bitwiseand(self, node: exp.Binary) -> exp.Expression:
+        """bit & bit / bit | bit / bit ^ bit: on booleans these are AND / OR / <> (PostgreSQL has no & on boolean)."""
+        if self.kind(node.this) == "bit" and self.kind(node.expression) == "bit":
+            op = {exp.BitwiseAnd: "AND", exp.BitwiseOr: "OR", exp.BitwiseXor: "<>"}[type(node)]
+            r = raw(f"({sql_of(node.this)} {op} {sql_of(node.expression)})")
+            r.meta["kind"] = "bit"
+            return r
+        return node
+
+    _r_bitwiseor = _r_bitwiseand
+
+    _r_bitwisexor = _r_bitwiseand
+
+    def _r_coalesce(self, node: exp.Coalesce) -> exp.Expression:
+        """ISNULL(bit_column, 0) / COALESCE(b, 1): the 0/1 fallbacks of a bit value are false/true."""
+        values = [node.this, *node.expressions]
+        if any(self.kind(v) == "bit" for v in values):
+            converted = [self._bool_literal(v) or v for v in values]
+            node.set("this", converted[0])
+            node.set("expressions", converted[1:])
+        return node
+
+    def _r_trycast(self, node: exp.TryCast) -> exp.Expression:
+        self.ctx.note(
+            "warning", "TRY_CAST/TRY_CONVERT → CAST: PostgreSQL raises an error where T-SQL returns NULL", "try-cast"
+        )
+        return self._r_cast(exp.Cast(this=node.this, to=node.args.get("to")))
+
+    def _r_like(self, node: exp.Like) -> exp.Expression:
+        """LIKE with [a-z] / [^0-9] classes → SIMILAR TO (same wildcards % and _, and bracket classes)."""
+        pattern = node.expression
+        if not (isinstance(pattern, exp.Literal) and pattern.is_string and "[" in pattern.name):
+            return node
+        if node.args.get("escape") is not None:
+            self.ctx.note("warning", f"LIKE {pattern.name!r} with ESCAPE and [...] classes: check by hand", "like")
+            return node
+        out, in_class = [], False
+        for ch in pattern.name:
+            if ch == "[" and not in_class:
+                in_class = True
+            elif ch == "]" and in_class:
+                in_class = False
+            elif not in_class and ch in "|*+?{}()\\":
+                ch = "\\" + ch  # SIMILAR TO metacharacters are literal in LIKE
+            out.append(ch)
+        self.ctx.note("info", f"LIKE {pattern.name!r} with [...] classes → SIMILAR TO", "like-brackets")
+        literal = "".join(out).replace("'", "''")
+        negate = "NOT " if node.args.get("negate") else ""
+        r = raw(f"{sql_of(node.this)} {negate}SIMILAR TO '{literal}'")
+        r.meta["kind"] = "bit"
+        return r
