@@ -36,6 +36,7 @@ class LocalStack:
     aws: AwsConfig
     outputs: dict[str, Any]
     source_password: str = field(repr=False)  # never in a failure report
+    target_dsn: str = field(repr=False)  # put into the target secret out of band, as the estate does
     destroyed: bool = field(default=False)
 
     def client(self, service: str) -> Any:
@@ -48,6 +49,7 @@ def local_stack(initialised, terraform: TerraformRun, aws_endpoint_url: str) -> 
     # A name of our own: the estate may have applied the same stack to this server already.
     prefix = "tft-" + secrets.token_hex(3)
     source_password = secrets.token_urlsafe(16)  # emulated estate only; compared, never printed
+    target_dsn = f"postgresql://dbshift:{secrets.token_urlsafe(16)}@127.0.0.1:5432/dbshift"
     var_file = path / "test.tfvars.json"
     tmp = var_file.with_suffix(".tmp")
     variables = {
@@ -63,7 +65,7 @@ def local_stack(initialised, terraform: TerraformRun, aws_endpoint_url: str) -> 
     tmp.write_text(json.dumps(variables))
     os.replace(tmp, var_file)
     stack = LocalStack(
-        path, var_file, prefix, AwsConfig(region=REGION, endpoint_url=aws_endpoint_url), {}, source_password
+        path, var_file, prefix, AwsConfig(region=REGION, endpoint_url=aws_endpoint_url), {}, source_password, target_dsn
     )
     try:
         terraform(path, "apply", "-auto-approve", "-input=false", f"-var-file={var_file}", timeout=240)
@@ -334,6 +336,22 @@ def test_migration_secret(local_stack: LocalStack) -> None:
     assert local_stack.source_password not in json.dumps(o)
 
 
+def test_migration_target_secret(local_stack: LocalStack) -> None:
+    sm = local_stack.client("secretsmanager")
+    o = local_stack.outputs
+    arn = o["migration_target_secret_arn"]
+    described = sm.describe_secret(SecretId=arn)
+    assert described["Name"] == f"dbshift/{local_stack.name_prefix}/target-dsn"
+    assert described["KmsKeyId"] == o["migration_kms_key_arn"]
+    # Terraform creates the secret without a value: the DSN never enters the state.
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        sm.get_secret_value(SecretId=arn)
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    # The estate puts the DSN out of band; the next plan must not see it as drift (test_second_plan_has_no_changes).
+    sm.put_secret_value(SecretId=arn, SecretString=local_stack.target_dsn)
+    assert sm.get_secret_value(SecretId=arn)["SecretString"] == local_stack.target_dsn
+
+
 def test_glue_jobs(local_stack: LocalStack) -> None:
     glue = local_stack.client("glue")
     o = local_stack.outputs
@@ -352,12 +370,15 @@ def test_glue_jobs(local_stack: LocalStack) -> None:
         assert args["--MIGRATION_PARAMETER"] == o["migration_parameter_name"]
         assert args["--SERVER_MAPPINGS_PARAMETER"] == o["server_mappings_parameter_name"]
         assert args["--SOURCE_SECRET"] == o["migration_secret_arn"]
+        # The job scripts require it (dbshift.datamove.glue.COMMON_ARGS): the DSN's secret, by ARN.
+        assert args["--TARGET_DSN_SECRET"] == o["migration_target_secret_arn"]
         assert args["--RAW_AREA"] == o["migration_areas"]["raw"]
         assert args["--TRANSFORMED_AREA"] == o["migration_areas"]["transformed"]
         assert args["--STATS_AREA"] == o["migration_areas"]["stats"]
         assert args["--STAGE"] == stage
         assert args["--additional-python-modules"] == "dbshift"
         assert not [k for k in args if "PASSWORD" in k.upper()]
+        assert local_stack.target_dsn not in json.dumps(args)
 
     security = glue.get_security_configuration(Name=p)["SecurityConfiguration"]["EncryptionConfiguration"]
     assert security["S3Encryption"][0] == {"S3EncryptionMode": "SSE-KMS", "KmsKeyArn": o["migration_kms_key_arn"]}
@@ -413,7 +434,10 @@ def test_glue_role(local_stack: LocalStack) -> None:
     assert sorted(_statement(policy, "ReadParameters")["Resource"]) == sorted(
         [parameter_arn + o["migration_parameter_name"], parameter_arn + o["server_mappings_parameter_name"]]
     )
-    assert _as_list(_statement(policy, "ReadSecrets")["Resource"]) == [o["migration_secret_arn"]]
+    assert _as_list(_statement(policy, "ReadSecrets")["Resource"]) == [
+        o["migration_secret_arn"],
+        o["migration_target_secret_arn"],
+    ]
     assert _as_list(_statement(policy, "UseKeys")["Resource"]) == [o["migration_kms_key_arn"]]
 
 
@@ -434,8 +458,14 @@ def test_ecs_orchestrator(local_stack: LocalStack) -> None:
     assert environment["SERVER_MAPPINGS_PARAMETER"] == o["server_mappings_parameter_name"]
     # The source login is named by its secret (read at run time with the task role), never a plain value.
     assert environment["DBSHIFT_SOURCE_SECRET"] == o["migration_secret_arn"]
-    assert not container.get("secrets")
+    # The areas config.py reads (DBSHIFT_RAW_AREA / DBSHIFT_TRANSFORMED_AREA): the Glue module's buckets.
+    assert environment["DBSHIFT_RAW_AREA"] == o["migration_areas"]["raw"]
+    assert environment["DBSHIFT_TRANSFORMED_AREA"] == o["migration_areas"]["transformed"]
+    # The target DSN is injected by ECS from its secret at start, never a plain environment value.
+    assert "DBSHIFT_TARGET_DSN" not in environment
+    assert container["secrets"] == [{"name": "DBSHIFT_TARGET_DSN", "valueFrom": o["migration_target_secret_arn"]}]
     assert local_stack.source_password not in json.dumps(task)
+    assert local_stack.target_dsn not in json.dumps(task)
     assert container["logConfiguration"]["options"]["awslogs-group"] == o["ecs_log_group_name"]
 
     logs = local_stack.client("logs")
@@ -450,6 +480,14 @@ def test_ecs_orchestrator(local_stack: LocalStack) -> None:
         f"arn:aws:glue:{REGION}:123456789012:job/{name}" for name in o["glue_job_names"].values()
     )
     assert _as_list(_statement(policy, "ReadSecrets")["Resource"]) == [o["migration_secret_arn"]]
+    area_objects = _as_list(_statement(policy, "ReadWriteAreas")["Resource"])
+    for area in ("raw", "transformed", "stats"):
+        assert o["migration_areas"][area].replace("s3://", "arn:aws:s3:::") + "/*" in area_objects, area
+
+    execution_role = o["ecs_execution_role_arn"].rsplit("/", 1)[1]
+    execution = _policy(iam.get_role_policy(RoleName=execution_role, PolicyName="task-execution")["PolicyDocument"])
+    assert _as_list(_statement(execution, "InjectSecrets")["Resource"]) == [o["migration_target_secret_arn"]]
+    assert _as_list(_statement(execution, "DecryptSecrets")["Resource"]) == [o["migration_kms_key_arn"]]
 
 
 def test_second_plan_has_no_changes(local_stack: LocalStack, terraform: TerraformRun) -> None:
@@ -495,6 +533,8 @@ def test_destroy_removes_everything(local_stack: LocalStack, terraform: Terrafor
     sm = local_stack.client("secretsmanager")
     with pytest.raises(sm.exceptions.ResourceNotFoundException):
         sm.describe_secret(SecretId=o["migration_secret_arn"])
+    with pytest.raises(sm.exceptions.ResourceNotFoundException):
+        sm.describe_secret(SecretId=o["migration_target_secret_arn"])
     for bucket in o["migration_bucket_names"].values():
         with pytest.raises(botocore.exceptions.ClientError):
             s3.head_bucket(Bucket=bucket)

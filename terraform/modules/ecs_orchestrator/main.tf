@@ -32,13 +32,19 @@ locals {
     "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${name}"
   ]
   # The source login is not injected: `dbshift migrate` reads DBSHIFT_SOURCE_SECRET with the task role.
-  all_secrets = var.secrets
+  # The target DSN is: config.py reads DBSHIFT_TARGET_DSN from the environment, and ECS resolves it
+  # from Secrets Manager at start, so the task definition holds only the secret's ARN.
+  all_secrets = merge(var.secrets, { DBSHIFT_TARGET_DSN = var.target_secret_arn })
   secret_arns = distinct([for arn in values(local.all_secrets) : arn if can(regex(":secretsmanager:", arn))])
+  # The task role reads the source login and the further secrets itself; the DSN only ECS reads.
+  task_secret_arns = distinct(concat([var.source_secret_arn], [for arn in values(var.secrets) : arn if can(regex(":secretsmanager:", arn))]))
   # Secrets given as SSM parameters (valueFrom also accepts those).
   secret_parameter_arns = distinct([for arn in values(local.all_secrets) : arn if can(regex(":ssm:", arn))])
 
-  # s3://bucket[/prefix] -> the bucket ARN and the ARN pattern of the objects under the prefix.
-  area_parts       = [for url in var.s3_areas : regex("^s3://([^/]+)(?:/(.*))?$", url)]
+  # s3://bucket[/prefix] -> the bucket ARN and the ARN pattern of the objects under the prefix. The
+  # raw and transformed areas are always among them: the task writes both.
+  area_urls        = distinct(concat([var.raw_area, var.transformed_area], var.s3_areas))
+  area_parts       = [for url in local.area_urls : regex("^s3://([^/]+)(?:/(.*))?$", url)]
   area_bucket_arns = distinct([for p in local.area_parts : "arn:${local.partition}:s3:::${p[0]}"])
   area_object_arns = [for p in local.area_parts : p[1] == null ? "arn:${local.partition}:s3:::${p[0]}/*" : "arn:${local.partition}:s3:::${p[0]}/${p[1]}/*"]
 
@@ -54,6 +60,8 @@ locals {
       MIGRATION_PARAMETER       = var.migration_parameter_name
       SERVER_MAPPINGS_PARAMETER = var.server_mappings_parameter_name
       DBSHIFT_SOURCE_SECRET     = var.source_secret_arn
+      DBSHIFT_RAW_AREA          = var.raw_area
+      DBSHIFT_TRANSFORMED_AREA  = var.transformed_area
       AWS_REGION                = local.region
     },
   )
@@ -229,7 +237,7 @@ locals {
           Sid      = "ReadSecrets"
           Effect   = "Allow"
           Action   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
-          Resource = distinct(concat([var.source_secret_arn], local.secret_arns))
+          Resource = local.task_secret_arns
         },
       ],
       length(var.kms_key_arns) == 0 ? [] : [{
@@ -238,7 +246,7 @@ locals {
         Action   = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
         Resource = var.kms_key_arns
       }],
-      length(var.s3_areas) == 0 ? [] : [
+      [
         {
           Sid      = "ListAreaBuckets"
           Effect   = "Allow"

@@ -32,8 +32,13 @@ output "container_name" {
 }
 
 output "container_environment" {
-  description = "Environment of the container (names of the parameters and the secret; no secret values)."
+  description = "Environment of the container (parameter names, the source secret's ARN, the raw and transformed areas; no secret values)."
   value       = var.create ? local.environment : null
+}
+
+output "container_secrets" {
+  description = "Variables ECS injects from Secrets Manager or SSM at start, name to ARN (DBSHIFT_TARGET_DSN and `secrets`); ARNs only."
+  value       = var.create ? local.all_secrets : null
 }
 
 output "container_definitions" {

@@ -111,8 +111,14 @@ variable "environment" {
   default     = {}
 
   validation {
-    condition     = length(setintersection(keys(var.environment), ["MIGRATION_PARAMETER", "SERVER_MAPPINGS_PARAMETER"])) == 0
-    error_message = "environment must not set MIGRATION_PARAMETER or SERVER_MAPPINGS_PARAMETER: they come from the parameter name variables."
+    condition     = length(setintersection(keys(var.environment), ["MIGRATION_PARAMETER", "SERVER_MAPPINGS_PARAMETER", "DBSHIFT_SOURCE_SECRET", "DBSHIFT_RAW_AREA", "DBSHIFT_TRANSFORMED_AREA"])) == 0
+    error_message = "environment must not set MIGRATION_PARAMETER, SERVER_MAPPINGS_PARAMETER, DBSHIFT_SOURCE_SECRET, DBSHIFT_RAW_AREA or DBSHIFT_TRANSFORMED_AREA: they come from their own variables."
+  }
+
+  # A plaintext DSN or password here would sit in the task definition and the Terraform state.
+  validation {
+    condition     = length(setintersection(keys(var.environment), ["DBSHIFT_TARGET_DSN", "DBSHIFT_SOURCE_PASSWORD"])) == 0
+    error_message = "environment must not set DBSHIFT_TARGET_DSN or DBSHIFT_SOURCE_PASSWORD (plaintext secrets): pass target_secret_arn / source_secret_arn instead."
   }
 }
 
@@ -150,10 +156,45 @@ variable "source_secret_arn" {
   }
 }
 
+variable "target_secret_arn" {
+  description = "ARN of the Secrets Manager secret whose value is the target PostgreSQL DSN (checkpoints, import, validation): injected by ECS as DBSHIFT_TARGET_DSN, so neither the task definition nor the state holds the DSN."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.target_secret_arn))
+    error_message = "target_secret_arn must be a Secrets Manager secret ARN (its value: the target DSN, e.g. postgresql://user:password@host:5432/db)."
+  }
+}
+
 variable "secrets" {
-  description = "Further secrets injected as environment variables: name to Secrets Manager secret ARN (or SSM parameter ARN), e.g. the target database's."
+  description = "Further secrets injected as environment variables: name to Secrets Manager secret ARN (or SSM parameter ARN). DBSHIFT_TARGET_DSN comes from target_secret_arn."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = !contains(keys(var.secrets), "DBSHIFT_TARGET_DSN")
+    error_message = "secrets must not set DBSHIFT_TARGET_DSN: pass the DSN's secret as target_secret_arn."
+  }
+}
+
+variable "raw_area" {
+  description = "s3:// URL of the raw area (glue_migration's raw_area), without a trailing '/': the container's DBSHIFT_RAW_AREA; the task role may read and write under it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*[^/])?$", var.raw_area))
+    error_message = "raw_area must be an s3://bucket or s3://bucket/prefix URL without a trailing '/' (the task has no lasting local disk)."
+  }
+}
+
+variable "transformed_area" {
+  description = "s3:// URL of the transformed area (glue_migration's transformed_area), without a trailing '/': the container's DBSHIFT_TRANSFORMED_AREA; the task role may read and write under it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*[^/])?$", var.transformed_area))
+    error_message = "transformed_area must be an s3://bucket or s3://bucket/prefix URL without a trailing '/' (the task has no lasting local disk)."
+  }
 }
 
 variable "kms_key_arns" {
@@ -168,7 +209,7 @@ variable "kms_key_arns" {
 }
 
 variable "s3_areas" {
-  description = "s3:// URLs of the data areas the task reads and writes (raw, transformed, stats), e.g. `s3://netperf-raw-123456789012`."
+  description = "s3:// URLs of further data areas the task reads and writes besides raw_area and transformed_area, e.g. the stats area `s3://netperf-stats-123456789012/stats`."
   type        = list(string)
   default     = []
 

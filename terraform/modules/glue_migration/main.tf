@@ -74,7 +74,7 @@ locals {
     for name in [var.migration_parameter_name, var.server_mappings_parameter_name] :
     "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${name}"
   ]
-  secret_arns  = compact([var.source_secret_arn, var.target_secret_arn])
+  secret_arns  = [var.source_secret_arn, var.target_secret_arn]
   kms_key_arns = distinct(concat([var.kms_key_arn], var.additional_kms_key_arns))
 
   role_name         = coalesce(var.role_name, "${var.name}-glue-migration")
@@ -462,11 +462,11 @@ locals {
       "--MIGRATION_PARAMETER"       = var.migration_parameter_name
       "--SERVER_MAPPINGS_PARAMETER" = var.server_mappings_parameter_name
       "--SOURCE_SECRET"             = var.source_secret_arn
+      "--TARGET_DSN_SECRET"         = var.target_secret_arn
       "--RAW_AREA"                  = local.areas.raw
       "--TRANSFORMED_AREA"          = local.areas.transformed
       "--STATS_AREA"                = local.areas.stats
     },
-    var.target_secret_arn == null ? {} : { "--TARGET_DSN_SECRET" = var.target_secret_arn },
     var.python_modules_installer_option == null ? {} : { "--python-modules-installer-option" = var.python_modules_installer_option },
     local.create_connection ? { "--SOURCE_CONNECTION" = local.connection_name } : {},
   )

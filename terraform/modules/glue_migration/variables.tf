@@ -75,13 +75,12 @@ variable "source_secret_arn" {
 }
 
 variable "target_secret_arn" {
-  description = "ARN of the secret with the target Aurora PostgreSQL connection (checkpoints and import), passed as --TARGET_DSN_SECRET; null leaves it out."
+  description = "ARN of the Secrets Manager secret whose value is the target PostgreSQL DSN (checkpoints and import): the jobs' --TARGET_DSN_SECRET, which every job script requires; the jobs read it with their role, so no DSN is a job argument."
   type        = string
-  default     = null
 
   validation {
-    condition     = var.target_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", coalesce(var.target_secret_arn, "x")))
-    error_message = "target_secret_arn must be a Secrets Manager secret ARN."
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.target_secret_arn))
+    error_message = "target_secret_arn must be a Secrets Manager secret ARN (its value: the target DSN, e.g. postgresql://user:password@host:5432/db)."
   }
 }
 

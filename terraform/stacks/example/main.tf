@@ -110,9 +110,11 @@ module "ecs_orchestrator" {
   migration_parameter_name       = module.migration_config.migration_parameter_name
   server_mappings_parameter_name = module.migration_config.server_mappings_parameter_name
   source_secret_arn              = module.migration_config.secret_arn
-  secrets                        = var.migration_target_secret_arn == null ? {} : { DBSHIFT_TARGET_CREDENTIALS = var.migration_target_secret_arn }
+  target_secret_arn              = var.migration_target_secret_arn
   kms_key_arns                   = [module.migration_kms_key.key_arn]
-  s3_areas                       = [module.glue_migration.raw_area, module.glue_migration.transformed_area, module.glue_migration.stats_area]
+  raw_area                       = module.glue_migration.raw_area
+  transformed_area               = module.glue_migration.transformed_area
+  s3_areas                       = [module.glue_migration.stats_area]
   glue_job_arns                  = values(module.glue_migration.job_arns)
 }
 

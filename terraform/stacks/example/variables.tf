@@ -126,9 +126,13 @@ variable "migration_input_partition" {
 }
 
 variable "migration_target_secret_arn" {
-  description = "ARN of the secret with the target Aurora PostgreSQL connection (checkpoints and import); null leaves it out."
+  description = "ARN of the Secrets Manager secret whose value is the target Aurora PostgreSQL DSN (checkpoints, import, validation): the Glue jobs' --TARGET_DSN_SECRET and the orchestrator's DBSHIFT_TARGET_DSN (injected by ECS). Encrypt it with a key the roles may use (migration_kms_key or one in additional keys)."
   type        = string
-  default     = null
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.migration_target_secret_arn))
+    error_message = "migration_target_secret_arn must be a Secrets Manager secret ARN (its value: the target DSN)."
+  }
 }
 
 variable "migration_subnet_id" {

@@ -96,6 +96,18 @@ module "migration_config" {
   tags = local.tags
 }
 
+# The target PostgreSQL DSN (checkpoints, import, validation) for the Glue jobs and the orchestrator.
+# Created without a value: the estate puts the DSN with PutSecretValue, so it never enters the state.
+resource "aws_secretsmanager_secret" "migration_target_dsn" {
+  #checkov:skip=CKV2_AWS_57:The DSN's password belongs to the target database, rotated by its owners; the emulated estate's is thrown away with it.
+  name                    = "dbshift/${var.name_prefix}/target-dsn"
+  description             = "dbshift data migration (${var.name_prefix}): target PostgreSQL DSN, the secret's whole value (Glue --TARGET_DSN_SECRET, ECS DBSHIFT_TARGET_DSN)"
+  kms_key_id              = module.migration_kms_key.key_arn
+  recovery_window_in_days = 0 # an emulated estate is thrown away with its secret
+
+  tags = merge(local.tags, { Name = "dbshift/${var.name_prefix}/target-dsn" })
+}
+
 module "glue_migration" {
   source = "../../modules/glue_migration"
 
@@ -106,6 +118,7 @@ module "glue_migration" {
   migration_parameter_name       = module.migration_config.migration_parameter_name
   server_mappings_parameter_name = module.migration_config.server_mappings_parameter_name
   source_secret_arn              = module.migration_config.secret_arn
+  target_secret_arn              = aws_secretsmanager_secret.migration_target_dsn.arn
   source_jdbc_url                = "jdbc:sqlserver://${values(var.migration_server_mappings)[0]};databaseName=${var.migration_databases[0]}"
 
   # moto 5.2 has no glue DeleteConnection/UpdateConnection and leaves ConnectionType out of
@@ -129,8 +142,11 @@ module "ecs_orchestrator" {
   migration_parameter_name       = module.migration_config.migration_parameter_name
   server_mappings_parameter_name = module.migration_config.server_mappings_parameter_name
   source_secret_arn              = module.migration_config.secret_arn
+  target_secret_arn              = aws_secretsmanager_secret.migration_target_dsn.arn
   kms_key_arns                   = [module.migration_kms_key.key_arn]
-  s3_areas                       = [module.glue_migration.raw_area, module.glue_migration.transformed_area, module.glue_migration.stats_area]
+  raw_area                       = module.glue_migration.raw_area
+  transformed_area               = module.glue_migration.transformed_area
+  s3_areas                       = [module.glue_migration.stats_area]
   glue_job_arns                  = values(module.glue_migration.job_arns)
 
   kms_key_deletion_window_in_days = 7

@@ -82,6 +82,11 @@ output "migration_secret_arn" {
   value       = module.migration_config.secret_arn
 }
 
+output "migration_target_secret_arn" {
+  description = "ARN of the secret to put the target PostgreSQL DSN into (PutSecretValue; Terraform never holds the value)."
+  value       = aws_secretsmanager_secret.migration_target_dsn.arn
+}
+
 output "migration_kms_key_arn" {
   description = "ARN of the migration's KMS key (parameters, secret, buckets)."
   value       = module.migration_kms_key.key_arn

@@ -24,6 +24,9 @@ variables {
   server_mappings_parameter_name = "/dbshift/netperf/server-mappings"
   source_secret_arn              = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dbshift/netperf/source-credentials-AbCdEf"
   kms_key_arns                   = ["arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"]
+  target_secret_arn              = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dbshift/netperf/target-dsn-GhIjKl"
+  raw_area                       = "s3://netperf-raw-123456789012"
+  transformed_area               = "s3://netperf-transformed-123456789012/netperf"
   s3_areas                       = ["s3://netperf-raw-123456789012", "s3://netperf-stats-123456789012/stats"]
   glue_job_arns                  = ["arn:aws:glue:eu-west-1:123456789012:job/netperf-export"]
 }
@@ -51,9 +54,18 @@ run "fargate_task_with_the_parameter_names" {
   assert {
     condition = (
       { for e in jsondecode(aws_ecs_task_definition.this[0].container_definitions)[0].environment : e.name => e.value }["DBSHIFT_SOURCE_SECRET"] == var.source_secret_arn
-      && length(jsondecode(aws_ecs_task_definition.this[0].container_definitions)[0].secrets) == 0
+      && jsondecode(aws_ecs_task_definition.this[0].container_definitions)[0].secrets == [{ name = "DBSHIFT_TARGET_DSN", valueFrom = var.target_secret_arn }]
     )
-    error_message = "The source login must be named by its secret's ARN (DBSHIFT_SOURCE_SECRET), never passed as a value."
+    error_message = "The source login must be named by its secret's ARN (DBSHIFT_SOURCE_SECRET), never passed as a value; the target DSN must be the only injected secret (DBSHIFT_TARGET_DSN from target_secret_arn)."
+  }
+
+  assert {
+    condition = (
+      { for e in jsondecode(aws_ecs_task_definition.this[0].container_definitions)[0].environment : e.name => e.value }["DBSHIFT_RAW_AREA"] == "s3://netperf-raw-123456789012"
+      && { for e in jsondecode(aws_ecs_task_definition.this[0].container_definitions)[0].environment : e.name => e.value }["DBSHIFT_TRANSFORMED_AREA"] == "s3://netperf-transformed-123456789012/netperf"
+      && !contains([for e in jsondecode(aws_ecs_task_definition.this[0].container_definitions)[0].environment : e.name], "DBSHIFT_TARGET_DSN")
+    )
+    error_message = "The container must get DBSHIFT_RAW_AREA and DBSHIFT_TRANSFORMED_AREA, and no plaintext DBSHIFT_TARGET_DSN."
   }
 
   assert {
@@ -158,14 +170,14 @@ run "task_role_least_privilege" {
 
   assert {
     condition = anytrue([for s in jsondecode(aws_iam_role_policy.task[0].policy).Statement :
-      s.Sid == "ReadWriteAreas" && toset(s.Resource) == toset(["arn:aws:s3:::netperf-raw-123456789012/*", "arn:aws:s3:::netperf-stats-123456789012/stats/*"])
+      s.Sid == "ReadWriteAreas" && toset(s.Resource) == toset(["arn:aws:s3:::netperf-raw-123456789012/*", "arn:aws:s3:::netperf-transformed-123456789012/netperf/*", "arn:aws:s3:::netperf-stats-123456789012/stats/*"])
     ])
     error_message = "The task role must reach the objects of the given areas only."
   }
 
   assert {
     condition = anytrue([for s in jsondecode(aws_iam_role_policy.task[0].policy).Statement :
-      s.Sid == "ListAreaBuckets" && toset(s.Resource) == toset(["arn:aws:s3:::netperf-raw-123456789012", "arn:aws:s3:::netperf-stats-123456789012"])
+      s.Sid == "ListAreaBuckets" && toset(s.Resource) == toset(["arn:aws:s3:::netperf-raw-123456789012", "arn:aws:s3:::netperf-transformed-123456789012", "arn:aws:s3:::netperf-stats-123456789012"])
     ])
     error_message = "The task role must list the areas' buckets."
   }
@@ -200,10 +212,10 @@ run "execution_role_pulls_logs_and_injects" {
   assert {
     condition = anytrue([for s in jsondecode(aws_iam_role_policy.execution[0].policy).Statement :
       s.Sid == "WriteLogs" && s.Resource == ["arn:aws:logs:eu-west-1:123456789012:log-group:/dbshift/netperf/orchestrator:*"]
-      ]) && !anytrue([for s in jsondecode(aws_iam_role_policy.execution[0].policy).Statement :
-      contains(s.Action, "secretsmanager:GetSecretValue")
+      ]) && anytrue([for s in jsondecode(aws_iam_role_policy.execution[0].policy).Statement :
+      s.Sid == "InjectSecrets" && s.Resource == [var.target_secret_arn]
     ])
-    error_message = "The execution role must write to the log group, and read no secret when none is injected (the task role reads the source login)."
+    error_message = "The execution role must write to the log group and read exactly the injected target DSN secret (the task role reads the source login)."
   }
 
   assert {
@@ -248,6 +260,26 @@ run "latest_tag_rejected" {
   }
 
   expect_failures = [var.image]
+}
+
+run "plaintext_dsn_rejected" {
+  command = plan
+
+  variables {
+    environment = { DBSHIFT_TARGET_DSN = "postgresql://dbshift:secret@aurora.example.internal:5432/netperf" }
+  }
+
+  expect_failures = [var.environment]
+}
+
+run "areas_must_be_s3" {
+  command = plan
+
+  variables {
+    raw_area = "/tmp/raw"
+  }
+
+  expect_failures = [var.raw_area]
 }
 
 run "parameter_names_cannot_be_overridden" {

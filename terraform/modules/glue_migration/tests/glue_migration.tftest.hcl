@@ -27,6 +27,7 @@ variables {
   migration_parameter_name       = "/dbshift/netperf/migration"
   server_mappings_parameter_name = "/dbshift/netperf/server-mappings"
   source_secret_arn              = "arn:aws:secretsmanager:us-east-1:123456789012:secret:dbshift/netperf/source-credentials-AbCdEf"
+  target_secret_arn              = "arn:aws:secretsmanager:us-east-1:123456789012:secret:dbshift/netperf/target-dsn-GhIjKl"
   kms_key_arn                    = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
   source_jdbc_url                = "jdbc:sqlserver://sql1.example.internal:1433;databaseName=NetPerf01"
   subnet_id                      = "subnet-0123456789abcdef0"
@@ -72,6 +73,7 @@ run "default_arguments_name_the_configuration_and_areas" {
       job.default_arguments["--MIGRATION_PARAMETER"] == "/dbshift/netperf/migration"
       && job.default_arguments["--SERVER_MAPPINGS_PARAMETER"] == "/dbshift/netperf/server-mappings"
       && job.default_arguments["--SOURCE_SECRET"] == var.source_secret_arn
+      && job.default_arguments["--TARGET_DSN_SECRET"] == var.target_secret_arn
       && job.default_arguments["--SOURCE_CONNECTION"] == "netperf-source-sqlserver"
       && job.default_arguments["--RAW_AREA"] == "s3://netperf-raw-123456789012"
       && job.default_arguments["--TRANSFORMED_AREA"] == "s3://netperf-transformed-123456789012"
@@ -81,13 +83,23 @@ run "default_arguments_name_the_configuration_and_areas" {
       && job.default_arguments["--job-bookmark-option"] == "job-bookmark-disable"
       && job.default_arguments["--TempDir"] == "s3://netperf-stats-123456789012/glue/temp/"
     ])
-    error_message = "Every job's default arguments must name both parameters, the secret, the connection, the three areas, its stage and dbshift."
+    error_message = "Every job's default arguments must name both parameters, both secrets (source login, target DSN), the connection, the three areas, its stage and dbshift."
   }
 
   assert {
-    condition     = !anytrue([for job in aws_glue_job.this : anytrue([for k, v in job.default_arguments : can(regex("(?i)password", k))])])
-    error_message = "No job argument may carry a password."
+    condition     = !anytrue([for job in aws_glue_job.this : anytrue([for k, v in job.default_arguments : can(regex("(?i)password", k)) || can(regex("^postgres(ql)?://", v))])])
+    error_message = "No job argument may carry a password or a DSN."
   }
+}
+
+run "target_secret_required" {
+  command = plan
+
+  variables {
+    target_secret_arn = "postgresql://dbshift:secret@aurora.example.internal:5432/netperf"
+  }
+
+  expect_failures = [var.target_secret_arn]
 }
 
 run "jdbc_connection_takes_the_login_from_the_secret" {
@@ -133,9 +145,9 @@ run "role_least_privilege" {
 
   assert {
     condition = anytrue([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement :
-      s.Sid == "ReadSecrets" && s.Resource == [var.source_secret_arn] && toset(s.Action) == toset(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"])
+      s.Sid == "ReadSecrets" && s.Resource == [var.source_secret_arn, var.target_secret_arn] && toset(s.Action) == toset(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"])
     ])
-    error_message = "The role must read exactly the source secret."
+    error_message = "The role must read exactly the source login and target DSN secrets."
   }
 
   assert {

@@ -29,7 +29,7 @@ module "glue_migration" {
   migration_parameter_name       = "/dbshift/netperf/migration"
   server_mappings_parameter_name = "/dbshift/netperf/server-mappings"
   source_secret_arn              = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dbshift/netperf/source-credentials-AbCdEf"
-  target_secret_arn              = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dbshift/netperf/target-AbCdEf"
+  target_secret_arn              = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dbshift/netperf/target-dsn-AbCdEf" # its value: the target DSN
 
   source_jdbc_url    = "jdbc:sqlserver://sql1.example.internal:1433;databaseName=NetPerf01"
   subnet_id          = "subnet-0123456789abcdef0"
