@@ -8,6 +8,7 @@ an impaired region at an address that does not answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,3 +47,20 @@ def tag_value(tag_list: list[dict[str, str]] | None, name: str) -> str | None:
         if tag.get("Key") == TAG_PREFIX + name.replace("_", "-"):
             return tag.get("Value")
     return None
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError ("" for any other exception)."""
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def listed(call: Callable[[], dict[str, Any]], key: str, not_found: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The `key` list of a Describe call; [] when AWS answers with one of the `not_found` error codes."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return call()[key]
+    except ClientError as exc:
+        if error_code(exc) in not_found:
+            return []
+        raise

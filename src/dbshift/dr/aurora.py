@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from dbshift.dr import Clients, kms_errors, parity, rds, tag_value, tags
+from dbshift.dr import Clients, kms_errors, listed, parity, rds, tag_value, tags
 from dbshift.dr.waits import wait_until
 from dbshift.errors import ConfigError, DbshiftError
 
@@ -93,39 +93,32 @@ class AuroraResult:
 # ---------------------------------------------------------------- reads
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def describe_cluster(rds_client: Any, cluster_id: str) -> dict[str, Any] | None:
-    try:
-        found = rds_client.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"]
-    except ClientError as exc:
-        if _code(exc) in ("DBClusterNotFoundFault", "DBClusterNotFound"):
-            return None
-        raise
+    found = listed(
+        lambda: rds_client.describe_db_clusters(DBClusterIdentifier=cluster_id),
+        "DBClusters",
+        ("DBClusterNotFoundFault", "DBClusterNotFound"),
+    )
     return found[0] if found else None
 
 
 def describe_global(rds_client: Any, global_id: str) -> dict[str, Any] | None:
     """The global cluster `global_id` (global clusters belong to no Region: any Region's API describes them)."""
-    try:
-        found = rds_client.describe_global_clusters(GlobalClusterIdentifier=global_id)["GlobalClusters"]
-    except ClientError as exc:
-        if _code(exc) in ("GlobalClusterNotFoundFault", "GlobalClusterNotFound"):
-            return None
-        raise
+    found = listed(
+        lambda: rds_client.describe_global_clusters(GlobalClusterIdentifier=global_id),
+        "GlobalClusters",
+        ("GlobalClusterNotFoundFault", "GlobalClusterNotFound"),
+    )
     # Filter here too: the answer is a list, and an emulator may ignore the identifier.
     return next((g for g in found if g.get("GlobalClusterIdentifier", "").lower() == global_id.lower()), None)
 
 
 def describe_cluster_snapshot(rds_client: Any, snapshot_id: str) -> dict[str, Any] | None:
-    try:
-        found = rds_client.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot_id)["DBClusterSnapshots"]
-    except ClientError as exc:
-        if _code(exc) in ("DBClusterSnapshotNotFoundFault", "DBClusterSnapshotNotFound"):
-            return None
-        raise
+    found = listed(
+        lambda: rds_client.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot_id),
+        "DBClusterSnapshots",
+        ("DBClusterSnapshotNotFoundFault", "DBClusterSnapshotNotFound"),
+    )
     return found[0] if found else None
 
 

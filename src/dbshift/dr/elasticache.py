@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from dbshift.dr import Clients, kms_errors, parity, tag_value, tags
+from dbshift.dr import Clients, error_code, kms_errors, listed, parity, tag_value, tags
 from dbshift.dr.waits import wait_until
 from dbshift.errors import ConfigError, DbshiftError
 
@@ -104,10 +104,6 @@ class Secondary:
 # ---------------------------------------------------------------- helpers
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def check_id(value: str, what: str) -> None:
     if not _ID.match(value) or value.endswith("-") or "--" in value:
         raise ConfigError(
@@ -125,21 +121,18 @@ def export_name(new_group_id: str) -> str:
 
 
 def describe_group(ec: Any, group_id: str) -> dict[str, Any] | None:
-    try:
-        return ec.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"][0]
-    except ClientError as exc:
-        if _code(exc) in ("ReplicationGroupNotFoundFault", "ReplicationGroupNotFound"):
-            return None
-        raise
+    found = listed(
+        lambda: ec.describe_replication_groups(ReplicationGroupId=group_id),
+        "ReplicationGroups",
+        ("ReplicationGroupNotFoundFault", "ReplicationGroupNotFound"),
+    )
+    return found[0] if found else None
 
 
 def describe_snapshot(ec: Any, name: str) -> dict[str, Any] | None:
-    try:
-        found = ec.describe_snapshots(SnapshotName=name)["Snapshots"]
-    except ClientError as exc:
-        if _code(exc) in ("SnapshotNotFoundFault", "SnapshotNotFound"):
-            return None
-        raise
+    found = listed(
+        lambda: ec.describe_snapshots(SnapshotName=name), "Snapshots", ("SnapshotNotFoundFault", "SnapshotNotFound")
+    )
     return found[0] if found else None
 
 
@@ -262,7 +255,7 @@ def find_secondary(
         try:
             found = ec.describe_global_replication_groups(GlobalReplicationGroupId=gid, ShowMemberInfo=True)
         except ClientError as exc:
-            if _code(exc) in ("GlobalReplicationGroupNotFoundFault", "GlobalReplicationGroupNotFound"):
+            if error_code(exc) in ("GlobalReplicationGroupNotFoundFault", "GlobalReplicationGroupNotFound"):
                 continue
             raise
         for glob in found.get("GlobalReplicationGroups", []):
@@ -369,7 +362,7 @@ def bucket_region(s3: Any, bucket: str) -> str:
     try:
         location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint")
     except ClientError as exc:
-        if _code(exc) in ("NoSuchBucket", "404"):
+        if error_code(exc) in ("NoSuchBucket", "404"):
             raise DbshiftError(f"bucket {bucket} does not exist: create it (the dr_target module's bucket)") from exc
         raise
     return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location)
@@ -390,7 +383,7 @@ def _policy(s3: Any, bucket: str) -> dict[str, Any]:
     try:
         return json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
     except ClientError as exc:
-        if _code(exc) in ("NoSuchBucketPolicy",):
+        if error_code(exc) in ("NoSuchBucketPolicy",):
             return {"Version": "2012-10-17", "Statement": []}
         raise
 

@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO, Protocol, TextIO
 
 from dbshift.aws.clients import AwsConfig, client
-from dbshift.dr import envelope_stream
+from dbshift.dr import envelope_stream, error_code
 from dbshift.dr.kms_errors import require_key_in_region
 from dbshift.errors import ConfigError, DbshiftError
 from dbshift.progress import Progress
@@ -334,10 +334,6 @@ class _MultipartWriter:
             self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
 
 
-def _error_code(exc: Exception) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
 def _same_key(a: str, b: str) -> bool:
     return a.rsplit("/", 1)[-1] == b.rsplit("/", 1)[-1] or a == b
 
@@ -352,7 +348,7 @@ def preflight(s3: Any, kms: Any, bucket: str, kms_key_id: str, region: str) -> s
         meta = kms.describe_key(KeyId=kms_key_id)["KeyMetadata"]
     except ClientError as exc:
         raise ConfigError(
-            f"kms_key_id {kms_key_id}: KMS in {region} answers {_error_code(exc)} "
+            f"kms_key_id {kms_key_id}: KMS in {region} answers {error_code(exc)} "
             f"({exc.response['Error'].get('Message', '')}); "
             f"pass the id, ARN or alias of a key in {region} that this role may describe and use"
         ) from None
@@ -372,7 +368,7 @@ def preflight(s3: Any, kms: Any, bucket: str, kms_key_id: str, region: str) -> s
         location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
     except ClientError as exc:
         raise ConfigError(
-            f"bucket {bucket}: S3 answers {_error_code(exc)}; create the target region's dump bucket "
+            f"bucket {bucket}: S3 answers {error_code(exc)}; create the target region's dump bucket "
             "(terraform/modules/dr_target) or pass its name"
         ) from None
     location = {"EU": "eu-west-1"}.get(location, location)
@@ -390,9 +386,9 @@ def _read_manifest(s3: Any, kms: Any, bucket: str, key: str) -> Manifest | None:
     try:
         blob = s3.get_object(Bucket=bucket, Key=key + MANIFEST_SUFFIX)["Body"].read()
     except ClientError as exc:
-        if _error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+        if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
             return None
-        raise NativeDumpError(f"{name}: cannot read the manifest ({_error_code(exc)})") from None
+        raise NativeDumpError(f"{name}: cannot read the manifest ({error_code(exc)})") from None
     return Manifest.from_json(envelope_stream.decrypt_bytes(kms, name, blob), name)
 
 
@@ -402,7 +398,7 @@ def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     try:
         return s3.head_object(Bucket=bucket, Key=key)  # type: ignore[no-any-return]
     except ClientError as exc:
-        if _error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+        if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
             return None
         raise
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dbshift.dr import Clients, kms_errors, tag_value, tags
+from dbshift.dr import Clients, error_code, kms_errors, listed, tag_value, tags
 from dbshift.dr.waits import wait_until
 from dbshift.errors import ConfigError, DbshiftError
 
@@ -101,26 +101,21 @@ class DrResult:
 # ---------------------------------------------------------------- helpers
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def describe_instance(rds: Any, instance_id: str) -> dict[str, Any] | None:
-    try:
-        return rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]
-    except ClientError as exc:
-        if _code(exc) in ("DBInstanceNotFound", "DBInstanceNotFoundFault"):
-            return None
-        raise
+    found = listed(
+        lambda: rds.describe_db_instances(DBInstanceIdentifier=instance_id),
+        "DBInstances",
+        ("DBInstanceNotFound", "DBInstanceNotFoundFault"),
+    )
+    return found[0] if found else None
 
 
 def describe_snapshot(rds: Any, snapshot_id: str) -> dict[str, Any] | None:
-    try:
-        found = rds.describe_db_snapshots(DBSnapshotIdentifier=snapshot_id)["DBSnapshots"]
-    except ClientError as exc:
-        if _code(exc) in ("DBSnapshotNotFound", "DBSnapshotNotFoundFault"):
-            return None
-        raise
+    found = listed(
+        lambda: rds.describe_db_snapshots(DBSnapshotIdentifier=snapshot_id),
+        "DBSnapshots",
+        ("DBSnapshotNotFound", "DBSnapshotNotFoundFault"),
+    )
     return found[0] if found else None
 
 
@@ -204,7 +199,7 @@ def option_names(rds: Any, group: str | None) -> set[str] | None:
     try:
         found = rds.describe_option_groups(OptionGroupName=group).get("OptionGroupsList", [])
     except ClientError as exc:
-        if _code(exc) in ("OptionGroupNotFoundFault", "OptionGroupNotFound") and group.startswith("default:"):
+        if error_code(exc) in ("OptionGroupNotFoundFault", "OptionGroupNotFound") and group.startswith("default:"):
             return set()
         return None
     except BotoCoreError:

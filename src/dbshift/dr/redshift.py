@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from dbshift.dr import Clients, kms_errors, parity, tag_value, tags
+from dbshift.dr import Clients, kms_errors, listed, parity, tag_value, tags
 from dbshift.dr.waits import wait_until
 from dbshift.errors import ConfigError, DbshiftError
 
@@ -95,36 +95,30 @@ class RestoreSettings:
 # ---------------------------------------------------------------- reads
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def describe_cluster(redshift: Any, cluster_id: str) -> dict[str, Any] | None:
-    try:
-        return redshift.describe_clusters(ClusterIdentifier=cluster_id)["Clusters"][0]
-    except ClientError as exc:
-        if _code(exc) in ("ClusterNotFound", "ClusterNotFoundFault"):
-            return None
-        raise
+    found = listed(
+        lambda: redshift.describe_clusters(ClusterIdentifier=cluster_id),
+        "Clusters",
+        ("ClusterNotFound", "ClusterNotFoundFault"),
+    )
+    return found[0] if found else None
 
 
 def describe_snapshot(redshift: Any, snapshot_id: str) -> dict[str, Any] | None:
-    try:
-        found = redshift.describe_cluster_snapshots(SnapshotIdentifier=snapshot_id)["Snapshots"]
-    except ClientError as exc:
-        if _code(exc) in ("ClusterSnapshotNotFound", "ClusterSnapshotNotFoundFault"):
-            return None
-        raise
+    found = listed(
+        lambda: redshift.describe_cluster_snapshots(SnapshotIdentifier=snapshot_id),
+        "Snapshots",
+        ("ClusterSnapshotNotFound", "ClusterSnapshotNotFoundFault"),
+    )
     return found[0] if found else None
 
 
 def describe_grant(redshift: Any, name: str) -> dict[str, Any] | None:
-    try:
-        found = redshift.describe_snapshot_copy_grants(SnapshotCopyGrantName=name)["SnapshotCopyGrants"]
-    except ClientError as exc:
-        if _code(exc) in ("SnapshotCopyGrantNotFoundFault", "SnapshotCopyGrantNotFound"):
-            return None
-        raise
+    found = listed(
+        lambda: redshift.describe_snapshot_copy_grants(SnapshotCopyGrantName=name),
+        "SnapshotCopyGrants",
+        ("SnapshotCopyGrantNotFoundFault", "SnapshotCopyGrantNotFound"),
+    )
     return found[0] if found else None
 
 

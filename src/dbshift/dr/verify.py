@@ -27,7 +27,7 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
-from dbshift.dr import Clients
+from dbshift.dr import Clients, error_code
 from dbshift.dr.cutover import Recovered
 from dbshift.errors import ConfigError, DbshiftError
 
@@ -149,16 +149,12 @@ class VerifyFailed(DbshiftError):
 # ---------------------------------------------------------------- the resource
 
 
-def _code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
-
-
 def describe(clients: Clients, rec: Recovered) -> Resource | None:
     """The recovered resource in its Region (target Region only); None when it does not exist."""
     try:
         return _describe(clients, rec)
     except ClientError as err:
-        if _code(err) in NOT_FOUND:
+        if error_code(err) in NOT_FOUND:
             return None
         raise
 
@@ -205,7 +201,7 @@ def _describe(clients: Clients, rec: Recovered) -> Resource | None:
     try:
         group = elasticache.describe_replication_groups(ReplicationGroupId=rid)["ReplicationGroups"][0]
     except ClientError as err:
-        if _code(err) not in NOT_FOUND:
+        if error_code(err) not in NOT_FOUND:
             raise
     else:
         node_groups = group.get("NodeGroups") or [{}]
@@ -349,7 +345,7 @@ def _monitoring_or_denied(clients: Clients, rec: Recovered, res: Resource) -> Fi
         return Finding(
             "monitoring",
             "failed",
-            f"cannot read the alarms or event subscriptions of {rec.label}: {_code(err)}: {err}",
+            f"cannot read the alarms or event subscriptions of {rec.label}: {error_code(err)}: {err}",
             "grant the runbook's role cloudwatch:DescribeAlarms (and rds:DescribeEventSubscriptions for RDS/Aurora)",
         )
 
