@@ -85,3 +85,21 @@ def migration_env(estate, monkeypatch) -> dict[str, str]:
     for name, value in estate_migration_env(estate).items():
         monkeypatch.setenv(name, value)
     return {**os.environ}
+
+
+@pytest.fixture
+def clients(aws_endpoint_url: str):  # -> dbshift.dr.Clients
+    """Per-Region boto3 clients on the emulated AWS, as the DR runbooks make them."""
+    from dbshift.aws import AwsConfig
+    from dbshift.dr import Clients
+
+    return Clients(AwsConfig(endpoint_url=aws_endpoint_url))
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> Path:
+    """The local inventory's hosts only (no estate group_vars): each test passes its own variables."""
+    inv = tmp_path / "inventory"
+    inv.mkdir()
+    shutil.copy(REPO / "inventories" / "local" / "hosts.yml", inv / "hosts.yml")
+    return inv

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,29 +14,12 @@ from typing import Any
 import pytest
 import yaml
 from ansible_helpers import REPO, Run, RunAnsible, load_module
+from e2e_helpers import target_key, task_status, unique
 
-from dbshift.aws import AwsConfig
 from dbshift.dr import Clients, aurora, aurora_runbook, parity
 
 SOURCE, TARGET = "us-east-1", "us-west-2"
 TASK = "TASK [dr_aurora : Recover"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def clients(aws_endpoint_url: str) -> Clients:
-    return Clients(AwsConfig(endpoint_url=aws_endpoint_url))
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Path:
-    inv = tmp_path / "inventory"
-    inv.mkdir()
-    shutil.copy(REPO / "inventories" / "local" / "hosts.yml", inv / "hosts.yml")
-    return inv
 
 
 def make_cluster(rds: Any, cluster_id: str, instances: int = 1, **extra: Any) -> dict[str, Any]:
@@ -60,10 +42,6 @@ def make_cluster(rds: Any, cluster_id: str, instances: int = 1, **extra: Any) ->
             PubliclyAccessible=False,
         )
     return cluster
-
-
-def target_key(clients: Clients, region: str = TARGET) -> str:
-    return clients.kms(region).create_key(Description="aurora dr e2e")["KeyMetadata"]["Arn"]
 
 
 def playbook(run_ansible: RunAnsible, inventory: Path, tmp_path: Path, endpoint: str, **variables: Any) -> Any:
@@ -90,14 +68,6 @@ def playbook(run_ansible: RunAnsible, inventory: Path, tmp_path: Path, endpoint:
         )
 
     return run
-
-
-def task_status(run: Run) -> str:
-    after = run.stdout.split(TASK, 1)
-    assert len(after) == 2, f"no {TASK} in:\n{run.output[-4000:]}"
-    m = re.search(r"^(changed|ok|fatal|skipping):", after[1], re.MULTILINE)
-    assert m, after[1][:2000]
-    return m.group(1)
 
 
 def copies_in_target(clients: Clients, source_cluster: str) -> list[str]:
@@ -130,13 +100,13 @@ def test_snapshot_restore_four_steps(run_ansible, inventory, tmp_path, aws_endpo
     # 1. Check mode: would create; nothing copied or restored.
     check = run("--check")
     assert check.rc == 0, check.output[-6000:]
-    assert task_status(check) == "changed" and "would_create" in check.stdout
+    assert task_status(check, TASK) == "changed" and "would_create" in check.stdout
     assert aurora.describe_cluster(west, new) is None and copies_in_target(clients, src) == []
 
     # 2. Real run: the cluster is in us-west-2, encrypted with the target Region's key, with its three instances.
     real = run()
     assert real.rc == 0, real.output[-6000:]
-    assert task_status(real) == "changed"
+    assert task_status(real, TASK) == "changed"
     cluster = west.describe_db_clusters(DBClusterIdentifier=new)["DBClusters"][0]
     assert cluster["DBClusterArn"].split(":")[3] == TARGET and cluster["Status"] == "available"
     assert cluster["StorageEncrypted"] is True and cluster["KmsKeyId"] == key
@@ -190,12 +160,12 @@ def test_global_database_failover_or_switchover_and_dns_cutover(
     check = run("--check")
     assert check.rc == 0, check.output[-6000:]
     verb = "switchover" if option == "global_switchover" else "failover"
-    assert task_status(check) == "changed" and f"would_{verb}" in check.stdout
+    assert task_status(check, TASK) == "changed" and f"would_{verb}" in check.stdout
     assert aurora.describe_global(clients.rds(TARGET), gid)["GlobalClusterMembers"][0]["IsWriter"] is True  # primary
 
     real = run()
     assert real.rc == 0, real.output[-6000:]
-    assert task_status(real) == "changed"
+    assert task_status(real, TASK) == "changed"
     if option == "auto":
         assert "dr_option auto chose global_failover" in real.stdout
         assert f"global_failover chosen: global cluster {gid} has {secondary} in {TARGET}" in real.stdout
@@ -231,7 +201,7 @@ def test_a_key_of_another_region_is_refused_before_anything_is_created(
         dr_aurora_instance_class="db.r6g.large",
     )
     failed = run(*(["--check"] if check_mode else []))
-    assert failed.rc != 0 and task_status(failed) == "fatal"
+    assert failed.rc != 0 and task_status(failed, TASK) == "fatal"
     assert wrong in failed.stdout and f"is a key in {SOURCE}" in failed.stdout
     assert f"Create (or replicate a multi-Region key) in {TARGET}" in failed.stdout  # the fix
     assert aurora.describe_cluster(clients.rds(TARGET), new) is None
@@ -258,7 +228,7 @@ def test_parity_fails_a_public_instance_unless_waived(run_ansible, inventory, tm
     )
     for args in ((), ("--check",)):
         refused = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, **variables)(*args)
-        assert refused.rc != 0 and task_status(refused) == "fatal", refused.stdout[-4000:]
+        assert refused.rc != 0 and task_status(refused, TASK) == "fatal", refused.stdout[-4000:]
         assert "security parity" in refused.stdout
         assert f"publicly_accessible: {new}-1 PubliclyAccessible is True" in refused.stdout
         assert "parity_waive: [publicly_accessible]" in refused.stdout

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,31 +15,14 @@ from typing import Any
 import pytest
 import yaml
 from ansible_helpers import REPO, Run, RunAnsible, load_module
+from e2e_helpers import task_status, unique
 
-from dbshift.aws import AwsConfig
 from dbshift.dr import Clients, cutover, verify
 
 REGION = "us-west-2"
 PLAYBOOK = "tests/e2e/dr_cutover_verify.yml"
 CUTOVER = "TASK [dr_cutover : Cut over"
 VERIFY = "TASK [dr_verify : Verify"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def clients(aws_endpoint_url: str) -> Clients:
-    return Clients(AwsConfig(endpoint_url=aws_endpoint_url))
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Path:
-    inv = tmp_path / "inventory"
-    inv.mkdir()
-    shutil.copy(REPO / "inventories" / "local" / "hosts.yml", inv / "hosts.yml")
-    return inv
 
 
 def make_instance(clients: Clients, backup_days: int, with_alarm: bool = True) -> dict[str, Any]:
@@ -103,14 +85,6 @@ def playbook(run_ansible: RunAnsible, inventory: Path, tmp_path: Path, endpoint:
 def flat(run: Run) -> str:
     """stdout as one line: the YAML callback folds long messages and doubles single quotes."""
     return re.sub(r"\s+", " ", run.stdout).replace("''", "'")
-
-
-def task_status(run: Run, task: str) -> str:
-    after = run.stdout.split(task, 1)
-    assert len(after) == 2, f"no {task} in:\n{run.output[-4000:]}"
-    m = re.search(r"^(changed|ok|fatal|skipping):", after[1], re.MULTILINE)
-    assert m, after[1][:2000]
-    return m.group(1)
 
 
 # ------------------------------------------------------------------------------------------ the steps

@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -23,29 +22,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 from ansible_helpers import REPO, Run, RunAnsible, load_module
+from e2e_helpers import target_key, task_status, unique
 
-from dbshift.aws import AwsConfig
 from dbshift.dr import Clients, elasticache, elasticache_runbook, parity
 
 SOURCE, TARGET = "us-east-1", "us-west-2"
 TASK = "TASK [dr_elasticache : Recover"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def clients(aws_endpoint_url: str) -> Clients:
-    return Clients(AwsConfig(endpoint_url=aws_endpoint_url))
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Path:
-    inv = tmp_path / "inventory"
-    inv.mkdir()
-    shutil.copy(REPO / "inventories" / "local" / "hosts.yml", inv / "hosts.yml")
-    return inv
 
 
 def make_bucket(clients: Clients, region: str, secure: bool = True) -> str:
@@ -85,10 +67,6 @@ def make_source(clients: Clients) -> str:
     return group
 
 
-def target_key(clients: Clients, region: str = TARGET) -> str:
-    return clients.kms(region).create_key(Description="dr e2e")["KeyMetadata"]["Arn"]
-
-
 def scenario(clients: Clients, secure: bool = True, key_region: str = TARGET) -> dict[str, Any]:
     return {
         "dr_elasticache_source_replication_group_id": make_source(clients),
@@ -126,14 +104,6 @@ def playbook(run_ansible: RunAnsible, inventory: Path, tmp_path: Path, endpoint:
     return run
 
 
-def task_status(run: Run) -> str:
-    after = run.stdout.split(TASK, 1)
-    assert len(after) == 2, f"no {TASK} in:\n{run.output[-4000:]}"
-    m = re.search(r"^(changed|ok|fatal|skipping):", after[1], re.MULTILINE)
-    assert m, after[1][:2000]
-    return m.group(1)
-
-
 def backups_of(clients: Clients, group: str) -> list[str]:
     snaps = clients.get("elasticache", SOURCE).describe_snapshots(ReplicationGroupId=group)["Snapshots"]
     return [s["SnapshotName"] for s in snaps]
@@ -164,13 +134,13 @@ def test_backup_seed_four_steps(run_ansible, inventory, tmp_path, aws_endpoint_u
     # 1. Check mode: would create; no backup, export, copy or group.
     check = run("--check")
     assert check.rc == 0, check.output[-6000:]
-    assert task_status(check) == "changed" and "would_create" in check.stdout
+    assert task_status(check, TASK) == "changed" and "would_create" in check.stdout
     assert_nothing_created(clients, v)
 
     # 2. Real run: the group is in us-west-2, seeded from the copied .rdb, encrypted with the target Region's key.
     real = run()
     assert real.rc == 0, real.output[-6000:]
-    assert task_status(real) == "changed"
+    assert task_status(real, TASK) == "changed"
     group = clients.get("elasticache", TARGET).describe_replication_groups(ReplicationGroupId=new)["ReplicationGroups"][
         0
     ]
@@ -214,7 +184,7 @@ def test_a_key_of_another_region_is_refused_before_anything_is_created(
     v = scenario(clients, key_region=SOURCE)
     run = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, dr_elasticache_method="backup_seed", **v)
     failed = run(*(["--check"] if check_mode else []))
-    assert failed.rc != 0 and task_status(failed) == "fatal"
+    assert failed.rc != 0 and task_status(failed, TASK) == "fatal"
     wrong = v["dr_elasticache_kms_key_arn"]
     assert wrong in failed.stdout and f"is a key in {SOURCE}" in failed.stdout
     assert f"Create (or replicate a multi-Region key) in {TARGET}" in failed.stdout
@@ -228,7 +198,7 @@ def test_an_insecure_export_bucket_is_refused_before_anything_is_created(
     run = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, dr_elasticache_method="backup_seed", **v)
     for args in (("--check",), ()):
         refused = run(*args)
-        assert refused.rc != 0 and task_status(refused) == "fatal", refused.stdout[-4000:]
+        assert refused.rc != 0 and task_status(refused, TASK) == "fatal", refused.stdout[-4000:]
         assert f"bucket {v['dr_elasticache_source_bucket']} has no Deny on aws:SecureTransport=false" in refused.stdout
         assert "parity_waive: [bucket_public_access_block, bucket_tls_only]" in refused.stdout
     assert_nothing_created(clients, v)
@@ -244,7 +214,7 @@ def test_parity_fails_a_weakened_target_unless_waived(run_ansible, inventory, tm
         ReplicationGroupId=new, MultiAZEnabled=False, SnapshotRetentionLimit=0, ApplyImmediately=True
     )
     refused = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, dr_elasticache_method="backup_seed", **v)()
-    assert refused.rc != 0 and task_status(refused) == "fatal", refused.stdout[-4000:]
+    assert refused.rc != 0 and task_status(refused, TASK) == "fatal", refused.stdout[-4000:]
     assert "security parity" in refused.stdout
     assert f"multi_az: source has Multi-AZ enabled, {new} has 'disabled'" in refused.stdout
     assert f"backup_retention: {new} keeps backups 0 days, source 5" in refused.stdout
@@ -381,13 +351,13 @@ def test_global_failover_four_steps_with_the_source_region_down(
     # 1. Check mode: would fail over; the roles are as they were.
     check = run("--check")
     assert check.rc == 0, check.output[-6000:]
-    assert task_status(check) == "changed" and "would_failover" in check.stdout
+    assert task_status(check, TASK) == "changed" and "would_failover" in check.stdout
     assert roles(clients, gid) == before
 
     # 2. Real run: the secondary in us-west-2 is the primary now, the old primary a secondary.
     real = run()
     assert real.rc == 0, real.output[-6000:]
-    assert task_status(real) == "changed"
+    assert task_status(real, TASK) == "changed"
     assert roles(clients, gid) == {f"{SOURCE}/{source}": "SECONDARY", f"{TARGET}/{secondary}": "PRIMARY"}
     group = elasticache.describe_group(clients.get("elasticache", TARGET), secondary)
     assert group and group["Status"] == "available" and group["ARN"].split(":")[3] == TARGET
@@ -430,7 +400,7 @@ def test_auto_chooses_global_failover_when_a_secondary_exists(
     )
     first = run()
     assert first.rc == 0, first.output[-6000:]
-    assert task_status(first) == "changed" and "method auto chose global_failover" in first.stdout
+    assert task_status(first, TASK) == "changed" and "method auto chose global_failover" in first.stdout
     chosen = f"global_failover chosen: Global Datastore {gid} has {secondary} in {TARGET}"
     assert f"{chosen} (SECONDARY)" in flat(first), first.stdout[-6000:]
     assert roles(clients, gid)[f"{TARGET}/{secondary}"] == "PRIMARY"
@@ -460,7 +430,7 @@ def test_a_missing_secondary_is_refused_before_anything_changes(
             dr_elasticache_source_replication_group_id=group,
             dr_elasticache_global_replication_group_id=global_id,
         )(*args)
-        assert refused.rc != 0 and task_status(refused) == "fatal", refused.stdout[-4000:]
+        assert refused.rc != 0 and task_status(refused, TASK) == "fatal", refused.stdout[-4000:]
         assert f"{text} with a secondary in {TARGET}" in flat(refused)
         assert "choose method backup_seed" in flat(refused)
     assert "FailoverGlobalReplicationGroup" not in [action for _, _, action in region_proxy.calls]

@@ -6,8 +6,7 @@ Source us-east-1, target us-west-2.
 Option C and auto → C are in test_dr_rds_playbook.py, whose helpers this file uses.
 """
 
-# ruff: noqa: F811 - the fixtures clients, inventory and mariadb are imported from test_dr_rds_playbook and
-# mysql_server, and tests name them
+# ruff: noqa: F811 - the fixture mariadb is imported from mysql_server, and tests name it
 
 from __future__ import annotations
 
@@ -20,20 +19,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from e2e_helpers import target_key, task_status, unique
 from mysql_server import PASSWORD, MariaDb, mariadb, url_quote  # noqa: F401 (mariadb is a fixture)
 from mysql_server import fingerprint as mysql_fingerprint
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from test_dr_rds_playbook import (  # noqa: F401 (clients and inventory are fixtures)
-    SOURCE,
-    TARGET,
-    clients,
-    inventory,
-    make_source,
-    playbook,
-    target_key,
-    task_status,
-    unique,
-)
+from test_dr_rds_playbook import SOURCE, TARGET, TASK, make_source, playbook
 
 from dbshift.aws import AwsConfig, client
 from dbshift.dr import Clients, envelope_stream, native_dump, native_dump_core, rds, tag_value
@@ -127,14 +117,14 @@ def test_promote_replica_four_steps(run_ansible, inventory, tmp_path, aws_endpoi
     # 1. Check mode: would promote; the replica still replicates.
     check = run("--check")
     assert check.rc == 0, check.output[-6000:]
-    assert task_status(check) == "changed" and "would_promote" in check.stdout
+    assert task_status(check, TASK) == "changed" and "would_promote" in check.stdout
     assert _instance(clients, TARGET, replica)["ReadReplicaSourceDBInstanceIdentifier"] == source["DBInstanceArn"]
 
     # 2. Real run: a standalone instance in us-west-2, encrypted with the target Region's key, private.
     before = _target_ids(clients)
     real = run()
     assert real.rc == 0, real.output[-6000:]
-    assert task_status(real) == "changed"
+    assert task_status(real, TASK) == "changed"
     inst = _instance(clients, TARGET, replica)
     assert "ReadReplicaSourceDBInstanceIdentifier" not in inst and inst["DBInstanceStatus"] == "available"
     assert inst["DBInstanceArn"].split(":")[3] == TARGET
@@ -167,7 +157,7 @@ def test_a_replica_that_does_not_exist_is_refused_before_anything_is_created(
         dr_rds_replica_id=missing,
     )
     failed = run(*(["--check"] if check_mode else []))
-    assert failed.rc != 0 and task_status(failed) == "fatal"
+    assert failed.rc != 0 and task_status(failed, TASK) == "fatal"
     assert f"read replica {missing} of {SOURCE}/{src} does not exist in {TARGET}" in flat(failed)
     assert "check replica_id, or choose dr_option pitr_replicated_backup or snapshot_copy" in flat(failed)  # fix
     assert _target_ids(clients) == before
@@ -196,12 +186,12 @@ def test_pitr_replicated_backup_four_steps(run_ansible, inventory, tmp_path, aws
 
     check = run("--check")
     assert check.rc == 0, check.output[-6000:]
-    assert task_status(check) == "changed" and "would_create" in check.stdout
+    assert task_status(check, TASK) == "changed" and "would_create" in check.stdout
     assert rds.describe_instance(clients.rds(TARGET), new) is None
 
     real = run()
     assert real.rc == 0, real.output[-6000:]
-    assert task_status(real) == "changed"
+    assert task_status(real, TASK) == "changed"
     inst = _instance(clients, TARGET, new)
     assert inst["DBInstanceArn"].split(":")[3] == TARGET and inst["DBInstanceStatus"] == "available"
     assert (inst["StorageEncrypted"], inst["KmsKeyId"], inst["PubliclyAccessible"]) == (True, key, False)
@@ -338,7 +328,7 @@ def test_native_dump_through_the_playbook(
     databases = _databases(dump_setup.dsn)
     check = run("--check")
     assert check.rc == 0, check.output[-6000:]
-    assert task_status(check) == "changed" and "would_dump" in check.stdout
+    assert task_status(check, TASK) == "changed" and "would_dump" in check.stdout
     assert "no manifest (no finished dump)" in flat(check) and "does not exist: it is created and restored" in flat(
         check
     )
@@ -360,7 +350,7 @@ def test_native_dump_through_the_playbook(
     # 2. The real run dumps, uploads, restores and verifies.
     real = run()
     assert real.rc == 0, real.output[-6000:]
-    assert task_status(real) == "changed"
+    assert task_status(real, TASK) == "changed"
     assert f"native_dump: {dump_setup.target_db} in {TARGET} is restored" in flat(real)
     assert "connectivity ok" in flat(real) and "newest_record ok" in flat(real)
     _assert_restored(dump_setup, real)
@@ -456,13 +446,15 @@ def test_native_dump_of_mysql_through_the_playbook_with_verify(
     # 1. Check mode: would dump (MySQL, from the DSN's scheme); nothing uploaded, no target database.
     check = run("--check")
     assert check.rc == 0, check.output[-6000:]
-    assert task_status(check) == "changed" and "would_dump" in check.stdout and "would dump (mysql)" in flat(check)
+    assert (
+        task_status(check, TASK) == "changed" and "would_dump" in check.stdout and "would dump (mysql)" in flat(check)
+    )
     assert objects() == {} and target_db not in mariadb.databases()
 
     # 2. Real run: dumped, encrypted, uploaded, restored, verified by the module and by the verify step.
     real = run()
     assert real.rc == 0, real.output[-6000:]
-    assert task_status(real) == "changed"
+    assert task_status(real, TASK) == "changed"
     assert f"native_dump: {target_db} in {TARGET} is restored; engine mysql" in flat(real)
     assert "connectivity ok" in flat(real) and "SELECT 1 returned 1" in flat(real)
     assert "newest_record ok" in flat(real) and "the newest record is the same on both sides" in flat(real)
@@ -517,13 +509,13 @@ def test_native_dump_for_sql_server_takes_the_source_region_bucket_and_key(
         "dr_rds_kms_key_arn": target_key(clients),
     }
     missing = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, **common)("--check")
-    assert missing.rc != 0 and task_status(missing) == "fatal"
+    assert missing.rc != 0 and task_status(missing, TASK) == "fatal"
     assert "dr_option native_dump needs source_dump_bucket, source_kms_key_arn" in flat(missing)
 
     source_bucket = f"erp-backups-{uuid.uuid4().hex[:6]}"
     both = {"dr_rds_source_dump_bucket": source_bucket, "dr_rds_source_kms_key_arn": target_key(clients, SOURCE)}
     check = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, **common, **both)("--check")
-    assert check.rc != 0 and task_status(check) == "fatal"
+    assert check.rc != 0 and task_status(check, TASK) == "fatal"
     assert f"bucket {common['dr_rds_dump_bucket']}: S3 answers NoSuchBucket" in flat(check)  # the target's first
     clients.get("s3", TARGET).create_bucket(
         Bucket=common["dr_rds_dump_bucket"], CreateBucketConfiguration={"LocationConstraint": TARGET}
@@ -532,7 +524,7 @@ def test_native_dump_for_sql_server_takes_the_source_region_bucket_and_key(
     assert check.rc != 0 and f"bucket {source_bucket}: S3 answers NoSuchBucket" in flat(check)
     clients.get("s3", SOURCE).create_bucket(Bucket=source_bucket)
     check = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, **common, **both)("--check")
-    assert check.rc != 0 and task_status(check) == "fatal"
+    assert check.rc != 0 and task_status(check, TASK) == "fatal"
     assert "SQL Server database 'ERP' on 127.0.0.1:1" in flat(check) and "Connection refused" in flat(check)
 
     mixed = {**common, "dr_rds_target_dsn": f"mysql://admin:{url_quote(password)}@127.0.0.1:1"}

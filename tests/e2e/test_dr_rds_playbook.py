@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,29 +14,12 @@ from typing import Any
 import pytest
 import yaml
 from ansible_helpers import REPO, Run, RunAnsible, load_module
+from e2e_helpers import target_key, task_status, unique
 
-from dbshift.aws import AwsConfig
 from dbshift.dr import Clients, parity, rds, runbook
 
 SOURCE, TARGET = "us-east-1", "us-west-2"
 TASK = "TASK [dr_rds : Recover"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def clients(aws_endpoint_url: str) -> Clients:
-    return Clients(AwsConfig(endpoint_url=aws_endpoint_url))
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Path:
-    inv = tmp_path / "inventory"
-    inv.mkdir()
-    shutil.copy(REPO / "inventories" / "local" / "hosts.yml", inv / "hosts.yml")
-    return inv
 
 
 def make_source(clients: Clients, **extra: Any) -> str:
@@ -57,10 +39,6 @@ def make_source(clients: Clients, **extra: Any) -> str:
     )
     east.create_db_snapshot(DBInstanceIdentifier=src, DBSnapshotIdentifier=f"{src}-manual")
     return src
-
-
-def target_key(clients: Clients, region: str = TARGET) -> str:
-    return clients.kms(region).create_key(Description="dr e2e")["KeyMetadata"]["Arn"]
 
 
 def playbook(run_ansible: RunAnsible, inventory: Path, tmp_path: Path, endpoint: str, **variables: Any) -> Any:
@@ -87,14 +65,6 @@ def playbook(run_ansible: RunAnsible, inventory: Path, tmp_path: Path, endpoint:
         )
 
     return run
-
-
-def task_status(run: Run) -> str:
-    after = run.stdout.split(TASK, 1)
-    assert len(after) == 2, f"no {TASK} in:\n{run.output[-4000:]}"
-    m = re.search(r"^(changed|ok|fatal|skipping):", after[1], re.MULTILINE)
-    assert m, after[1][:2000]
-    return m.group(1)
 
 
 def copies_in_target(clients: Clients, src: str) -> list[str]:
@@ -125,13 +95,13 @@ def test_snapshot_copy_four_steps(run_ansible, inventory, tmp_path, aws_endpoint
     # 1. Check mode: would create; nothing copied or restored.
     check = run("--check")
     assert check.rc == 0, check.output[-6000:]
-    assert task_status(check) == "changed" and "would_create" in check.stdout
+    assert task_status(check, TASK) == "changed" and "would_create" in check.stdout
     assert rds.describe_instance(west, new) is None and copies_in_target(clients, src) == []
 
     # 2. Real run: the instance is in us-west-2, encrypted with the target Region's key, private.
     real = run()
     assert real.rc == 0, real.output[-6000:]
-    assert task_status(real) == "changed"
+    assert task_status(real, TASK) == "changed"
     inst = west.describe_db_instances(DBInstanceIdentifier=new)["DBInstances"][0]
     assert inst["DBInstanceArn"].split(":")[3] == TARGET and inst["DBInstanceStatus"] == "available"
     assert inst["StorageEncrypted"] is True and inst["KmsKeyId"] == key
@@ -165,7 +135,7 @@ def test_a_key_of_another_region_is_refused_before_anything_is_created(
         dr_rds_kms_key_arn=wrong,
     )
     failed = run(*(["--check"] if check_mode else []))
-    assert failed.rc != 0 and task_status(failed) == "fatal"
+    assert failed.rc != 0 and task_status(failed, TASK) == "fatal"
     text = failed.stdout
     assert wrong in text and f"is a key in {SOURCE}" in text
     assert f"Create (or replicate a multi-Region key) in {TARGET}" in text  # the fix
@@ -190,7 +160,7 @@ def test_auto_chooses_snapshot_copy_and_says_why(run_ansible, inventory, tmp_pat
     )
     first = run()
     assert first.rc == 0, first.output[-6000:]
-    assert task_status(first) == "changed"
+    assert task_status(first, TASK) == "changed"
     assert "dr_option auto chose snapshot_copy" in first.stdout
     assert f"A promote_replica skipped: no read replica of {src} in {TARGET}" in first.stdout
     assert "B pitr_replicated_backup skipped: no replicated automated backups" in first.stdout
@@ -221,7 +191,7 @@ def test_parity_fails_a_public_target_unless_waived(run_ansible, inventory, tmp_
 
     for args in ((), ("--check",)):
         refused = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, **variables)(*args)
-        assert refused.rc != 0 and task_status(refused) == "fatal", refused.stdout[-4000:]
+        assert refused.rc != 0 and task_status(refused, TASK) == "fatal", refused.stdout[-4000:]
         assert "security parity" in refused.stdout and f"publicly_accessible: {new} PubliclyAccessible is True" in (
             refused.stdout
         )

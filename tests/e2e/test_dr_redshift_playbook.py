@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,29 +15,12 @@ from typing import Any
 import pytest
 import yaml
 from ansible_helpers import REPO, Run, RunAnsible, load_module
+from e2e_helpers import target_key, task_status, unique
 
-from dbshift.aws import AwsConfig
 from dbshift.dr import Clients, parity, redshift, redshift_runbook
 
 SOURCE, TARGET = "us-east-1", "us-west-2"
 TASK = "TASK [dr_redshift : Run the Redshift DR actions"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def clients(aws_endpoint_url: str) -> Clients:
-    return Clients(AwsConfig(endpoint_url=aws_endpoint_url))
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Path:
-    inv = tmp_path / "inventory"
-    inv.mkdir()
-    shutil.copy(REPO / "inventories" / "local" / "hosts.yml", inv / "hosts.yml")
-    return inv
 
 
 def make_cluster(clients: Clients, node_type: str = "ra3.xlplus") -> str:
@@ -57,10 +39,6 @@ def make_cluster(clients: Clients, node_type: str = "ra3.xlplus") -> str:
         PubliclyAccessible=False,
     )
     return cluster_id
-
-
-def target_key(clients: Clients, region: str = TARGET) -> str:
-    return clients.kms(region).create_key(Description="redshift dr e2e")["KeyMetadata"]["Arn"]
 
 
 def alarm_on(clients: Clients, cluster_id: str, region: str = TARGET) -> None:
@@ -103,14 +81,6 @@ def playbook(run_ansible: RunAnsible, inventory: Path, tmp_path: Path, endpoint:
     return run
 
 
-def task_status(run: Run) -> str:
-    after = run.stdout.split(TASK, 1)
-    assert len(after) == 2, f"no {TASK} in:\n{run.output[-4000:]}"
-    m = re.search(r"^(changed|ok|fatal|skipping):", after[1], re.MULTILINE)
-    assert m, after[1][:2000]
-    return m.group(1)
-
-
 def copies_in_target(clients: Clients, cluster_id: str) -> list[str]:
     return [
         s["SnapshotIdentifier"] for s in redshift.copied_snapshots(clients.get("redshift", TARGET), SOURCE, cluster_id)
@@ -143,7 +113,7 @@ def test_copy_snapshot_restore_four_steps(run_ansible, inventory, tmp_path, aws_
     # 1. Check mode: would change; no grant, no copy settings, no snapshot, no cluster.
     check = run("--check")
     assert check.rc == 0, check.output[-6000:]
-    assert task_status(check) == "changed" and "would_restore" in check.stdout
+    assert task_status(check, TASK) == "changed" and "would_restore" in check.stdout
     assert redshift.describe_grant(west, grant) is None and redshift.describe_cluster(west, new) is None
     assert (
         redshift.describe_cluster(clients.get("redshift", SOURCE), cluster_id).get("ClusterSnapshotCopyStatus") is None
@@ -153,7 +123,7 @@ def test_copy_snapshot_restore_four_steps(run_ansible, inventory, tmp_path, aws_
     # 2. Real run: copy on with the grant, the snapshot copied, the cluster in us-west-2 with the target key, private.
     real = run()
     assert real.rc == 0, real.output[-6000:]
-    assert task_status(real) == "changed"
+    assert task_status(real, TASK) == "changed"
     status = redshift.describe_cluster(clients.get("redshift", SOURCE), cluster_id)["ClusterSnapshotCopyStatus"]
     assert status == {
         "DestinationRegion": TARGET,
@@ -195,7 +165,7 @@ def test_a_key_of_another_region_is_refused_before_anything_is_created(
         dr_redshift_kms_key_arn=wrong,
     )
     failed = run(*(["--check"] if check_mode else []))
-    assert failed.rc != 0 and task_status(failed) == "fatal"
+    assert failed.rc != 0 and task_status(failed, TASK) == "fatal"
     assert wrong in failed.stdout and f"is a key in {SOURCE}" in failed.stdout
     assert f"Create (or replicate a multi-Region key) in {TARGET}" in failed.stdout  # the fix
     assert redshift.describe_grant(clients.get("redshift", TARGET), grant) is None
@@ -223,7 +193,7 @@ def test_parity_fails_a_public_target_unless_waived(run_ansible, inventory, tmp_
 
     for args in ((), ("--check",)):
         refused = playbook(run_ansible, inventory, tmp_path, aws_endpoint_url, **variables)(*args)
-        assert refused.rc != 0 and task_status(refused) == "fatal", refused.stdout[-4000:]
+        assert refused.rc != 0 and task_status(refused, TASK) == "fatal", refused.stdout[-4000:]
         assert "security parity" in refused.stdout
         assert f"publicly_accessible: {new} PubliclyAccessible is True" in refused.stdout
         assert "parity_waive: [publicly_accessible]" in refused.stdout
@@ -255,10 +225,10 @@ def test_relocate_within_the_region(run_ansible, inventory, tmp_path, aws_endpoi
         dr_redshift_relocate_availability_zone=zone,
     )
     check = run("--check")
-    assert check.rc == 0 and task_status(check) == "changed", check.output[-6000:]
+    assert check.rc == 0 and task_status(check, TASK) == "changed", check.output[-6000:]
     assert redshift.describe_cluster(clients.get("redshift", SOURCE), cluster_id)["AvailabilityZone"] != zone
     real = run()
-    assert real.rc == 0 and task_status(real) == "changed", real.output[-6000:]
+    assert real.rc == 0 and task_status(real, TASK) == "changed", real.output[-6000:]
     assert redshift.describe_cluster(clients.get("redshift", SOURCE), cluster_id)["AvailabilityZone"] == zone
     assert f"zone {zone}" in real.stdout
     again = run()
