@@ -35,6 +35,14 @@ def aws_endpoint_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.stop(pid)
 
 
+@pytest.fixture
+def aws(aws_endpoint_url: str):  # -> AwsConfig; test files with another kind of `aws` define their own
+    """The emulated AWS as dbshift's code takes it."""
+    from dbshift.aws.config import AwsConfig
+
+    return AwsConfig(endpoint_url=aws_endpoint_url)
+
+
 @pytest.fixture(scope="session")
 def estate(tmp_path_factory: pytest.TempPathFactory):  # -> EstateInfo
     """The whole emulated estate (moto, PostgreSQL, WinRM + SQL Server emulator), seeded."""

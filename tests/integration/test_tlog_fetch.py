@@ -23,11 +23,6 @@ DBI = "db-ABCDEFGHIJKLMNOPQRSTUVWXY1"
 
 
 @pytest.fixture
-def aws(aws_endpoint_url: str) -> AwsConfig:
-    return AwsConfig(endpoint_url=aws_endpoint_url)
-
-
-@pytest.fixture
 def bucket(aws: AwsConfig) -> str:
     name = f"tlogs-{uuid.uuid4().hex[:12]}"
     client("s3", aws).create_bucket(Bucket=name)

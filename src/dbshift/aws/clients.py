@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -22,24 +22,12 @@ import botocore.session
 from botocore.config import Config
 from botocore.loaders import Loader
 
+from dbshift.aws.config import AwsConfig
+
+__all__ = ["AwsConfig", "client"]
+
 _RETRIES = Config(retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=10, read_timeout=120)
 _LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class AwsConfig:
-    region: str | None = None
-    endpoint_url: str | None = None
-    profile: str | None = None
-    # Static keys, for the emulated estate (which accepts any); production uses the default chain.
-    access_key_id: str | None = None
-    secret_access_key: str | None = field(default=None, repr=False)
-
-    def resolved_endpoint(self) -> str | None:
-        return self.endpoint_url or os.environ.get("DBSHIFT_AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
-
-    def resolved_region(self) -> str:
-        return self.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
 class _UniquePaths(list[str]):

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dbshift.aws.lazy_errors import botocore_error, client_error
 from dbshift.errors import DbshiftError
 
 BLOCK = 16
@@ -115,15 +116,13 @@ def parse_envelope(metadata: Mapping[str, str], name: str) -> Envelope:
 def unwrap_data_key(env: Envelope, kms: Any, kms_key_id: str | None = None) -> bytes:
     """KMS Decrypt of the object's data key with its encryption context. `kms_key_id` (default: the
     key named in x-amz-matdesc) is passed as KeyId so that a key mix-up fails here, not later."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     key_id = kms_key_id or env.kms_key_id
     kwargs: dict[str, Any] = {"CiphertextBlob": env.wrapped_key, "EncryptionContext": env.context}
     if key_id:
         kwargs["KeyId"] = key_id
     try:
         plaintext = kms.decrypt(**kwargs)["Plaintext"]
-    except ClientError as exc:
+    except client_error() as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         msg = exc.response.get("Error", {}).get("Message", "")
         ctx = json.dumps(env.context)
@@ -144,7 +143,7 @@ def unwrap_data_key(env: Envelope, kms: Any, kms_key_id: str | None = None) -> b
                 f"{env.name}: KMS key {key_id} cannot decrypt now ({code}: {msg}); enable the key"
             ) from None
         raise EnvelopeError(f"{env.name}: KMS Decrypt failed: {code}: {msg}") from None
-    except BotoCoreError as exc:
+    except botocore_error() as exc:
         raise EnvelopeError(f"{env.name}: KMS Decrypt failed: {exc}") from exc
     if len(plaintext) != KEY_BYTES:
         raise EnvelopeError(

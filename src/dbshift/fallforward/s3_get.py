@@ -4,12 +4,9 @@ The body is decrypted while it downloads (no encrypted copy on disk) into `<dest
 renamed to `<dest>` only after the padding and length checks pass. On any failure the temporary
 file is removed and the error names the object.
 
-The receive path is the cost that matters on a fast network: botocore's StreamingBody (urllib3
-underneath) allocates a fresh buffer for every chunk and copies it again, which on loopback costs
-more CPU than AES-CBC itself. So the body is read with readinto straight from http.client's socket
-reader into one buffer per download, decrypted into a second one and written from there. botocore
-still makes the request (signing, retries, errors), and what its body would have checked is checked
-here: the byte count against Content-Length and its flexible checksum (x-amz-checksum-crc32 etc.).
+The body comes from dbshift.aws.rest (S3 over http.client, no botocore start-up): it is read with
+readinto straight from the socket into one buffer per download, decrypted into a second one and
+written from there, and its length and S3 checksum are verified before the rename.
 """
 
 from __future__ import annotations
@@ -24,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dbshift.aws.clients import AwsConfig
+from dbshift.aws.config import AwsConfig
+from dbshift.aws.lazy_errors import botocore_error, client_error
 from dbshift.errors import DbshiftError
 from dbshift.fallforward.envelope import BLOCK, Decryptor, Envelope, parse_envelope, unwrap_data_key
 
@@ -64,17 +62,8 @@ class StreamedObject:
 
 
 def _aws_error(exc: Exception, name: str) -> DbshiftError:
-    from botocore.exceptions import ClientError, FlexibleChecksumError, IncompleteReadError
-
-    if isinstance(exc, IncompleteReadError):  # what botocore's own body reader says about a cut connection
-        return DbshiftError(f"{name}: truncated download: {exc}; run the command again")
-    if isinstance(exc, FlexibleChecksumError):
-        return DbshiftError(
-            f"{name}: the bytes received do not match the object's S3 checksum ({exc}); they were damaged in "
-            "transit: run the command again"
-        )
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
+    if isinstance(exc, client_error()):
+        err = exc.response.get("Error", {})  # type: ignore[attr-defined]
         code = str(err.get("Code", ""))
         if code in ("NoSuchKey", "404"):
             return DbshiftError(f"{name}: no such object; check the bucket and key (or seq range)")
@@ -86,45 +75,6 @@ def _aws_error(exc: Exception, name: str) -> DbshiftError:
             return DbshiftError(f"{name}: the bucket does not exist; check the S3 URL")
         return DbshiftError(f"{name}: S3 {code}: {err.get('Message', '')}")
     return DbshiftError(f"{name}: download failed: {type(exc).__name__}: {exc}")
-
-
-class _DirectBody:
-    """A GetObject body read straight from the socket, verified as botocore's StreamingBody verifies it."""
-
-    def __init__(self, body: Any, fp: http.client.HTTPResponse, length: int | None) -> None:
-        self._body, self._fp, self.length = body, fp, length
-        self.checksum = getattr(body, "checksum", None)  # set when the response carries x-amz-checksum-*
-        self.received = 0
-
-    @classmethod
-    def of(cls, body: Any, length: int | None) -> _DirectBody | None:
-        """None when botocore does not expose http.client's response under the body, or could not
-        verify its checksum through us: the caller then reads through the body itself."""
-        from botocore.httpchecksum import StreamingChecksumBody
-
-        fp = getattr(getattr(body, "_raw_stream", None), "_fp", None)
-        if not isinstance(fp, http.client.HTTPResponse):
-            return None
-        if isinstance(body, StreamingChecksumBody) and not callable(getattr(body, "_validate_checksum", None)):
-            return None
-        return cls(body, fp, length)
-
-    def readinto(self, view: memoryview) -> int:
-        n = self._fp.readinto(view)
-        if n and self.checksum is not None:
-            self.checksum.update(view[:n])
-        self.received += n
-        return n
-
-    def verify(self, name: str) -> None:
-        """At the end of the body: the length, then the checksum (FlexibleChecksumError)."""
-        if self.length is not None and self.received != self.length:
-            raise DbshiftError(
-                f"{name}: truncated download: the connection ended after {self.received} of {self.length} bytes; "
-                "run the command again"
-            )
-        if self.checksum is not None:
-            self._body._validate_checksum()
 
 
 def _fill(readinto: Callable[[memoryview], int], view: memoryview) -> int:
@@ -192,8 +142,8 @@ def stream_object(
     before_rename: Callable[[Path, StreamedObject], None] | None = None,
 ) -> StreamedObject:
     """GetObject `key` (IfMatch `etag` when given, so the bytes are those listed), decrypt while
-    downloading into dest.tmp, verify, call `before_rename(tmp, result)`, rename to `dest`."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    downloading into dest.tmp, verify, call `before_rename(tmp, result)`, rename to `dest`.
+    `s3` is a dbshift.aws.rest.S3Rest: its body verifies its own length and checksum."""
 
     name = f"s3://{bucket}/{key}"
     tmp = dest.with_name(dest.name + TMP_SUFFIX)
@@ -209,8 +159,7 @@ def stream_object(
             dec = Decryptor(env, data_key)
             del data_key
             length = resp.get("ContentLength")
-            direct = _DirectBody.of(body, length)
-            readinto = direct.readinto if direct is not None else body.readinto
+            readinto = body.readinto
             view = memoryview(bytearray(CHUNK))
             with open(tmp, "wb", buffering=0) as out:
                 fd = out.fileno()
@@ -225,8 +174,7 @@ def stream_object(
                     _write_all(fd, dec.update(view[:n]))
                     if on_bytes is not None:
                         on_bytes(n)
-                if direct is not None:
-                    direct.verify(name)
+                body.verify(name)
                 _write_all(fd, dec.finish())
         finally:
             body.close()
@@ -239,7 +187,7 @@ def stream_object(
         tmp.unlink(missing_ok=True)
         if isinstance(exc, DbshiftError):
             raise
-        if isinstance(exc, ClientError | BotoCoreError | OSError | http.client.HTTPException):
+        if isinstance(exc, client_error() | botocore_error() | OSError | http.client.HTTPException):
             raise _aws_error(exc, name) from exc
         raise
 
@@ -247,7 +195,7 @@ def stream_object(
 def get_object(s3_url: str, dest_dir: Path, aws: AwsConfig | None = None, kms_key_id: str | None = None) -> Path:
     """Download s3_url (plain or envelope-encrypted, detected from its metadata) to
     dest_dir/<file name>, decrypting on the way; returns the written path."""
-    from dbshift.aws.clients import client
+    from dbshift.aws.rest import KmsRest, S3Rest
 
     url = S3Url.parse(s3_url)
     file_name = url.key.rsplit("/", 1)[-1]
@@ -258,5 +206,5 @@ def get_object(s3_url: str, dest_dir: Path, aws: AwsConfig | None = None, kms_ke
         dest_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DbshiftError(f"cannot create --dest {dest_dir}: {exc.strerror}") from exc
-    kms = lambda: client("kms", aws)  # noqa: E731 - only encrypted objects need KMS
-    return stream_object(client("s3", aws), kms, url.bucket, url.key, dest_dir / file_name, kms_key_id=kms_key_id).path
+    kms = lambda: KmsRest(aws)  # noqa: E731 - only encrypted objects need KMS
+    return stream_object(S3Rest(aws), kms, url.bucket, url.key, dest_dir / file_name, kms_key_id=kms_key_id).path

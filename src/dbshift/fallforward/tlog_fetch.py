@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from dbshift.aws.clients import AwsConfig
+from dbshift.aws.config import AwsConfig
+from dbshift.aws.lazy_errors import botocore_error, client_error
 from dbshift.errors import DbshiftError
 from dbshift.fallforward.s3_get import FetchCancelled, S3Url, StreamedObject, stream_object
 from dbshift.progress import Progress
@@ -77,10 +78,7 @@ def _ranges(numbers: list[int]) -> str:
 
 def list_tlogs(s3: Any, url: S3Url, page_size: int = 1000) -> list[TlogObject]:
     """Every log-copy object under the prefix (all pages), in numeric seq order."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     found: list[TlogObject] = []
-    # ContinuationToken by hand rather than get_paginator: the paginator model costs start-up time.
     request: dict[str, Any] = {"Bucket": url.bucket, "Prefix": url.key, "MaxKeys": page_size}
     try:
         while True:
@@ -92,13 +90,13 @@ def list_tlogs(s3: Any, url: S3Url, page_size: int = 1000) -> list[TlogObject]:
             if not page.get("IsTruncated"):
                 break
             request["ContinuationToken"] = page["NextContinuationToken"]
-    except ClientError as exc:
-        err = exc.response.get("Error", {})
+    except client_error() as exc:
+        err = exc.response.get("Error", {})  # type: ignore[attr-defined]
         raise DbshiftError(
             f"listing {url}: S3 {err.get('Code')}: {err.get('Message')}; check the bucket name and that this role "
             "may s3:ListBucket on it"
         ) from None
-    except BotoCoreError as exc:
+    except (botocore_error(), OSError) as exc:
         raise DbshiftError(f"listing {url}: {exc}") from exc
     return sorted(found, key=lambda o: o.seq)
 
@@ -176,16 +174,12 @@ def fetch_tlogs(
 ) -> list[FetchedLog]:
     """Download and decrypt the log copies with seq in [start_seq, end_seq] under s3_url into
     dest/<object file name>.out; returns them in apply (seq) order. See the module docstring."""
-    from dbshift.aws.clients import client
+    from dbshift.aws.rest import KmsRest, S3Rest
 
     if not 1 <= parallel <= MAX_PARALLEL:
         raise DbshiftError(f"--parallel {parallel} is out of range: use 1..{MAX_PARALLEL}")
     url = S3Url.parse(s3_url)
-    s3 = client("s3", aws)
-    # Built while the listing is in flight: a short command's start-up is time the user waits for.
-    kms_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tlog-kms-client")
-    kms_client = kms_pool.submit(client, "kms", aws)
-    kms_pool.shutdown(wait=False)
+    s3, kms_client = S3Rest(aws), KmsRest(aws)
     chosen = select_range(list_tlogs(s3, url, page_size), url, start_seq, end_seq)
     if on_listed is not None:
         on_listed(chosen)
@@ -208,7 +202,7 @@ def fetch_tlogs(
     if todo:
 
         def kms() -> Any:  # one shared client; only encrypted objects ask for it
-            return kms_client.result()
+            return kms_client
 
         cancel = threading.Event()
 
