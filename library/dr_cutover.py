@@ -20,6 +20,7 @@ description:
 author:
   - dbshift contributors
 extends_documentation_fragment:
+  - dr_recovered
   - action_common_attributes
 attributes:
   check_mode:
@@ -31,37 +32,6 @@ attributes:
   platform:
     platforms: posix
 options:
-  recovered:
-    description:
-      - What the dr_<service> role recovered (its C(dr_recovered) fact).
-    type: dict
-    required: true
-    suboptions:
-      service:
-        description: The DR service.
-        type: str
-        required: true
-        choices: [rds, aurora, redshift, elasticache]
-      region:
-        description: The Region of the recovered resource.
-        type: str
-        required: true
-      resource_id:
-        description: Instance, cluster or replication group identifier.
-        type: str
-        default: ''
-      endpoint:
-        description: Host name of the recovered resource; empty when it has none yet (check mode).
-        type: str
-        default: ''
-      port:
-        description: Its port (0 when unknown).
-        type: int
-        default: 0
-      engine:
-        description: Its engine, e.g. postgres, aurora-postgresql, redshift, redis.
-        type: str
-        default: ''
   zone_id:
     description:
       - Route 53 hosted zone Id (C(Z...) or C(/hostedzone/Z...)). Set together with O(record_name), or neither.

@@ -10,6 +10,9 @@ short_description: Verify a recovered DR resource - connectivity, newest record,
 description:
   - The verify step every dbshift DR runbook ends with, after a dr_<service> role set C(dr_recovered). Reads
     only; never changes anything (C(changed=false)).
+  - An empty O(recovered.endpoint), O(recovered.port) or O(recovered.engine) is filled from the service's
+    description of the resource. With an empty O(recovered.resource_id) (no AWS resource) C(backups) and
+    C(monitoring) are not checked.
   - C(connectivity) - with O(target_dsn) connects and runs C(SELECT 1) - through libpq (PostgreSQL, Aurora
     PostgreSQL, Redshift), PyMySQL (MySQL, MariaDB, Aurora MySQL) or TDS (SQL Server), chosen by the DSN's scheme;
     with O(redis_address) (Redis, Valkey) connects over TCP (optionally TLS and AUTH) and sends a RESP C(PING).
@@ -30,6 +33,7 @@ description:
 author:
   - dbshift contributors
 extends_documentation_fragment:
+  - dr_recovered
   - action_common_attributes
 attributes:
   check_mode:
@@ -41,40 +45,6 @@ attributes:
   platform:
     platforms: posix
 options:
-  recovered:
-    description:
-      - What the dr_<service> role recovered (its C(dr_recovered) fact). An empty O(recovered.endpoint),
-        O(recovered.port) or O(recovered.engine) is filled from the service's description of the resource.
-    type: dict
-    required: true
-    suboptions:
-      service:
-        description: The DR service.
-        type: str
-        required: true
-        choices: [rds, aurora, redshift, elasticache]
-      region:
-        description: The Region of the recovered resource.
-        type: str
-        required: true
-      resource_id:
-        description:
-          - Instance, cluster or replication group identifier. Empty when the target is no AWS resource (a native
-            dump restored into a server given by DSN) - backups and monitoring are then not checked.
-        type: str
-        default: ''
-      endpoint:
-        description: Host name of the recovered resource.
-        type: str
-        default: ''
-      port:
-        description: Its port (0 when unknown).
-        type: int
-        default: 0
-      engine:
-        description: Its engine, e.g. postgres, aurora-postgresql, redshift, mysql, sqlserver, redis.
-        type: str
-        default: ''
   target_dsn:
     description:
       - The recovered database; its scheme chooses the driver and must fit O(recovered.engine).

@@ -5,16 +5,15 @@ module's documentation and the role's spec. Stubbed cases (states moto cannot sh
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
 import yaml
-from ansible_helpers import REPO, Run, RunAnsible, load_module
-from e2e_helpers import target_key, task_status, unique
+from ansible_helpers import REPO, load_module
+from e2e_helpers import dr_runbook, target_key, task_status, unique
 
 from dbshift.dr import Clients, aurora, aurora_runbook, parity
 
@@ -44,30 +43,8 @@ def make_cluster(rds: Any, cluster_id: str, instances: int = 1, **extra: Any) ->
     return cluster
 
 
-def playbook(run_ansible: RunAnsible, inventory: Path, tmp_path: Path, endpoint: str, **variables: Any) -> Any:
-    extra = tmp_path / f"extra-{uuid.uuid4().hex[:6]}.json"
-    extra.write_text(
-        json.dumps(
-            {
-                "dbshift_aws_endpoint_url": endpoint,
-                "dr_aurora_source_region": SOURCE,
-                "dr_aurora_target_region": TARGET,
-                "dr_aurora_poll_interval": 0.2,
-                "dr_aurora_wait_timeout": 120,
-                "dr_aurora_api_timeout": 3,
-                # No alarm or event subscription in the emulated account: the verify step reports it, accepted here.
-                "dr_verify_waive": ["monitoring"],
-                **variables,
-            }
-        )
-    )
-
-    def run(*args: str) -> Run:
-        return run_ansible(
-            "ansible-playbook", "-v", "-i", str(inventory), "-e", f"@{extra}", *args, "playbooks/dr_aurora.yml"
-        )
-
-    return run
+# No alarm or event subscription in the emulated account: the verify step reports it, accepted here.
+playbook = partial(dr_runbook, "dr_aurora", source=SOURCE, target=TARGET, verify_waive=["monitoring"])
 
 
 def copies_in_target(clients: Clients, source_cluster: str) -> list[str]:

@@ -6,16 +6,16 @@ never shown. Plus the modules' documentation and the roles' specs."""
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from ansible_helpers import REPO, Run, RunAnsible, load_module
-from e2e_helpers import task_status, unique
+from e2e_helpers import playbook_runner, task_status, unique
 
 from dbshift.dr import Clients, cutover, verify
 
@@ -72,14 +72,11 @@ def cnames(clients: Clients, zone_id: str, name: str) -> list[dict[str, Any]]:
     return [r for r in sets if r["Name"] == name + "." and r["Type"] == "CNAME"]
 
 
-def playbook(run_ansible: RunAnsible, inventory: Path, tmp_path: Path, endpoint: str, **variables: Any) -> Any:
-    extra = tmp_path / f"extra-{uuid.uuid4().hex[:6]}.json"
-    extra.write_text(json.dumps({"dbshift_aws_endpoint_url": endpoint, "dr_cutover_poll_interval": 0.2, **variables}))
-
-    def run(*args: str) -> Run:
-        return run_ansible("ansible-playbook", "-v", "-i", str(inventory), "-e", f"@{extra}", *args, PLAYBOOK)
-
-    return run
+def playbook(
+    run_ansible: RunAnsible, inventory: Path, tmp_path: Path, endpoint: str, **variables: Any
+) -> Callable[..., Run]:
+    variables = {"dbshift_aws_endpoint_url": endpoint, "dr_cutover_poll_interval": 0.2, **variables}
+    return playbook_runner(run_ansible, inventory, tmp_path, PLAYBOOK, variables)
 
 
 def flat(run: Run) -> str:
@@ -240,31 +237,22 @@ def test_dr_rds_playbook_cuts_over_and_verifies_the_restored_instance(
     )
     zone_id, zone_name = make_zone(clients)
     record = f"db.{zone_name}"
-    extra = tmp_path / "dr_rds.json"
-    extra.write_text(
-        json.dumps(
-            {
-                "dbshift_aws_endpoint_url": aws_endpoint_url,
-                "dr_rds_option": "snapshot_copy",
-                "dr_rds_source_region": "us-east-1",
-                "dr_rds_source_instance_id": src,
-                "dr_rds_target_region": REGION,
-                "dr_rds_target_instance_id": new,
-                "dr_rds_kms_key_arn": key,
-                "dr_rds_backup_retention_days": 7,
-                "dr_rds_poll_interval": 0.2,
-                "dr_rds_wait_timeout": 120,
-                "dr_cutover_zone_id": zone_id,
-                "dr_cutover_record_name": record,
-                "dr_cutover_poll_interval": 0.2,
-            }
-        )
-    )
-
-    def run(*args: str) -> Run:
-        return run_ansible(
-            "ansible-playbook", "-v", "-i", str(inventory), "-e", f"@{extra}", *args, "playbooks/dr_rds.yml"
-        )
+    variables = {
+        "dbshift_aws_endpoint_url": aws_endpoint_url,
+        "dr_rds_option": "snapshot_copy",
+        "dr_rds_source_region": "us-east-1",
+        "dr_rds_source_instance_id": src,
+        "dr_rds_target_region": REGION,
+        "dr_rds_target_instance_id": new,
+        "dr_rds_kms_key_arn": key,
+        "dr_rds_backup_retention_days": 7,
+        "dr_rds_poll_interval": 0.2,
+        "dr_rds_wait_timeout": 120,
+        "dr_cutover_zone_id": zone_id,
+        "dr_cutover_record_name": record,
+        "dr_cutover_poll_interval": 0.2,
+    }
+    run = playbook_runner(run_ansible, inventory, tmp_path, "playbooks/dr_rds.yml", variables)
 
     check = run("--check")
     assert check.rc == 0, check.output[-6000:]

@@ -11,18 +11,17 @@ import http.client
 import json
 import re
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
-from ansible_helpers import REPO, Run, RunAnsible, load_module
-from e2e_helpers import target_key, task_status, unique
+from ansible_helpers import REPO, Run, load_module
+from e2e_helpers import dr_runbook, target_key, task_status, unique
 
 from dbshift.dr import Clients, elasticache, elasticache_runbook, parity
 
@@ -78,30 +77,10 @@ def scenario(clients: Clients, secure: bool = True, key_region: str = TARGET) ->
     }
 
 
-def playbook(run_ansible: RunAnsible, inventory: Path, tmp_path: Path, endpoint: str, **variables: Any) -> Any:
-    extra = tmp_path / f"extra-{uuid.uuid4().hex[:6]}.json"
-    extra.write_text(
-        json.dumps(
-            {
-                "dbshift_aws_endpoint_url": endpoint,
-                "dr_elasticache_source_region": SOURCE,
-                "dr_elasticache_target_region": TARGET,
-                "dr_elasticache_poll_interval": 0.2,
-                "dr_elasticache_wait_timeout": 120,
-                "dr_elasticache_api_timeout": 3,
-                # The emulated estate has no Redis to PING and no CloudWatch alarms on the new group.
-                "dr_verify_waive": ["connectivity", "monitoring"],
-                **variables,
-            }
-        )
-    )
-
-    def run(*args: str) -> Run:
-        return run_ansible(
-            "ansible-playbook", "-v", "-i", str(inventory), "-e", f"@{extra}", *args, "playbooks/dr_elasticache.yml"
-        )
-
-    return run
+# The emulated estate has no Redis to PING and no CloudWatch alarms on the new group.
+playbook = partial(
+    dr_runbook, "dr_elasticache", source=SOURCE, target=TARGET, verify_waive=["connectivity", "monitoring"]
+)
 
 
 def backups_of(clients: Clients, group: str) -> list[str]:

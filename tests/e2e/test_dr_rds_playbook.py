@@ -5,16 +5,14 @@ Options A and B (where moto lacks behaviour, covered with Stubber) are tested at
 
 from __future__ import annotations
 
-import json
 import re
-import uuid
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
 import yaml
-from ansible_helpers import REPO, Run, RunAnsible, load_module
-from e2e_helpers import target_key, task_status, unique
+from ansible_helpers import REPO, load_module
+from e2e_helpers import dr_runbook, target_key, task_status, unique
 
 from dbshift.dr import Clients, parity, rds, runbook
 
@@ -41,30 +39,8 @@ def make_source(clients: Clients, **extra: Any) -> str:
     return src
 
 
-def playbook(run_ansible: RunAnsible, inventory: Path, tmp_path: Path, endpoint: str, **variables: Any) -> Any:
-    extra = tmp_path / f"extra-{uuid.uuid4().hex[:6]}.json"
-    extra.write_text(
-        json.dumps(
-            {
-                "dbshift_aws_endpoint_url": endpoint,
-                "dr_rds_source_region": SOURCE,
-                "dr_rds_target_region": TARGET,
-                "dr_rds_poll_interval": 0.2,
-                "dr_rds_wait_timeout": 120,
-                "dr_rds_api_timeout": 3,
-                # The playbook ends with dr_verify; these instances have no CloudWatch alarm (tested there).
-                "dr_verify_waive": ["monitoring"],
-                **variables,
-            }
-        )
-    )
-
-    def run(*args: str) -> Run:
-        return run_ansible(
-            "ansible-playbook", "-v", "-i", str(inventory), "-e", f"@{extra}", *args, "playbooks/dr_rds.yml"
-        )
-
-    return run
+# The playbook ends with dr_verify; these instances have no CloudWatch alarm (tested there).
+playbook = partial(dr_runbook, "dr_rds", source=SOURCE, target=TARGET, verify_waive=["monitoring"])
 
 
 def copies_in_target(clients: Clients, src: str) -> list[str]:

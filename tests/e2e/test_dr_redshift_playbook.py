@@ -5,17 +5,14 @@ documentation and the role's argument spec."""
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-import uuid
-from pathlib import Path
-from typing import Any
+from functools import partial
 
 import pytest
 import yaml
-from ansible_helpers import REPO, Run, RunAnsible, load_module
-from e2e_helpers import target_key, task_status, unique
+from ansible_helpers import REPO, load_module
+from e2e_helpers import dr_runbook, target_key, task_status, unique
 
 from dbshift.dr import Clients, parity, redshift, redshift_runbook
 
@@ -57,28 +54,7 @@ def alarm_on(clients: Clients, cluster_id: str, region: str = TARGET) -> None:
     )
 
 
-def playbook(run_ansible: RunAnsible, inventory: Path, tmp_path: Path, endpoint: str, **variables: Any) -> Any:
-    extra = tmp_path / f"extra-{uuid.uuid4().hex[:6]}.json"
-    extra.write_text(
-        json.dumps(
-            {
-                "dbshift_aws_endpoint_url": endpoint,
-                "dr_redshift_source_region": SOURCE,
-                "dr_redshift_target_region": TARGET,
-                "dr_redshift_poll_interval": 0.2,
-                "dr_redshift_wait_timeout": 60,
-                "dr_redshift_api_timeout": 3,
-                **variables,
-            }
-        )
-    )
-
-    def run(*args: str) -> Run:
-        return run_ansible(
-            "ansible-playbook", "-v", "-i", str(inventory), "-e", f"@{extra}", *args, "playbooks/dr_redshift.yml"
-        )
-
-    return run
+playbook = partial(dr_runbook, "dr_redshift", source=SOURCE, target=TARGET, wait_timeout=60)
 
 
 def copies_in_target(clients: Clients, cluster_id: str) -> list[str]:

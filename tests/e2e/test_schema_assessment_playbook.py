@@ -5,7 +5,6 @@ malformed object, and apply only when asked — once, in one transaction, record
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import uuid
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from ansible_helpers import REPO, Run
+from e2e_helpers import playbook_runner, task_status
 
 TASK = "TASK [schema_assessment : Convert and verify"
 
@@ -63,27 +63,13 @@ def workspace(tmp_path: Path, postgres_dsn: str) -> dict:
 
 
 def play(run_ansible, ws: dict, tmp_path: Path, *args: str, **variables) -> Run:
-    extra = tmp_path / f"extra-{uuid.uuid4().hex[:6]}.json"
-    extra.write_text(
-        json.dumps(
-            {
-                "schema_assessment_source": str(ws["src"]),
-                "schema_assessment_out_dir": str(ws["out"]),
-                "schema_assessment_verify_dsn": ws["verify_dsn"],
-                **variables,
-            }
-        )
-    )
-    return run_ansible("ansible-playbook", "-v", "-i", str(ws["inventory"]), "-e", f"@{extra}", *args,
-                       "playbooks/schema_assessment.yml")  # fmt: skip
-
-
-def status(run: Run) -> str:
-    after = run.stdout.split(TASK, 1)
-    assert len(after) == 2, run.output[-3000:]
-    m = re.search(r"^(changed|ok|fatal):", after[1], re.MULTILINE)
-    assert m, after[1][:2000]
-    return m.group(1)
+    defaults = {
+        "schema_assessment_source": str(ws["src"]),
+        "schema_assessment_out_dir": str(ws["out"]),
+        "schema_assessment_verify_dsn": ws["verify_dsn"],
+    }
+    playbook = "playbooks/schema_assessment.yml"
+    return playbook_runner(run_ansible, ws["inventory"], tmp_path, playbook, {**defaults, **variables})(*args)
 
 
 def tables(dsn: str) -> set[str]:
@@ -99,12 +85,12 @@ def test_four_steps_report_copy_and_no_secret(run_ansible, workspace, tmp_path) 
     copy = tmp_path / "share" / "assessment.html"
     first = play(run_ansible, workspace, tmp_path, "--check", schema_assessment_report_path=str(copy))
     assert first.rc == 0, first.output[-4000:]
-    assert status(first) == "changed"
+    assert task_status(first, TASK) == "changed"
     assert not workspace["out"].exists() and not copy.exists(), "check mode wrote files"
 
     run = play(run_ansible, workspace, tmp_path, schema_assessment_report_path=str(copy))
     assert run.rc == 0, run.output[-4000:]
-    assert status(run) == "changed"
+    assert task_status(run, TASK) == "changed"
     report = json.loads((workspace["out"] / "report.json").read_text())
     assert report["verified_on"], "objects were not executed on PostgreSQL"
     statuses = {o["name"].lower(): o["status"] for o in report["objects"]}
@@ -119,14 +105,14 @@ def test_four_steps_report_copy_and_no_secret(run_ansible, workspace, tmp_path) 
     for args in (("--check",), ()):
         again = play(run_ansible, workspace, tmp_path, *args, schema_assessment_report_path=str(copy))
         assert again.rc == 0, again.output[-4000:]
-        assert status(again) == "ok", f"rerun {args} reported a change"
+        assert task_status(again, TASK) == "ok", f"rerun {args} reported a change"
     assert (workspace["out"] / "report.json").stat().st_mtime_ns == stamp, "an unchanged rerun rewrote the output"
 
     # A changed source changes the output, and only then.
     (workspace["src"] / "broken.sql").write_text(BROKEN)
     changed = play(run_ansible, workspace, tmp_path)
     assert changed.rc == 0, changed.output[-4000:]
-    assert status(changed) == "changed"
+    assert task_status(changed, TASK) == "changed"
     broken = [o for o in json.loads((workspace["out"] / "report.json").read_text())["objects"] if o["name"] == "Broken"]
     assert broken and broken[0]["status"] == "needs-work" and broken[0]["items"], broken
 
@@ -135,7 +121,7 @@ def test_strict_fails_on_needs_work_after_writing_the_report(run_ansible, worksp
     (workspace["src"] / "broken.sql").write_text(BROKEN)
     run = play(run_ansible, workspace, tmp_path, schema_assessment_strict=True)
     assert run.rc != 0
-    assert status(run) == "fatal"
+    assert task_status(run, TASK) == "fatal"
     assert "need work (strict)" in run.output
     assert (workspace["out"] / "report.html").is_file(), "strict must still leave the report to read"
 
@@ -148,12 +134,12 @@ def test_apply_only_when_asked_once_and_atomic(run_ansible, workspace, tmp_path)
 
     check = play(run_ansible, workspace, tmp_path, "--check", schema_assessment_apply=True,
                  schema_assessment_target_dsn=target)  # fmt: skip
-    assert check.rc == 0 and status(check) == "changed", check.output[-4000:]
+    assert check.rc == 0 and task_status(check, TASK) == "changed", check.output[-4000:]
     assert tables(target) == set(), "check mode applied"
 
     applied = play(run_ansible, workspace, tmp_path, schema_assessment_apply=True, schema_assessment_target_dsn=target)
     assert applied.rc == 0, applied.output[-4000:]
-    assert status(applied) == "changed" and "applied to the target" in applied.stdout
+    assert task_status(applied, TASK) == "changed" and "applied to the target" in applied.stdout
     assert {"public.customers", "public.orders", "public.activecustomers", "dbshift_schema.applied_objects"} <= tables(
         target
     )
@@ -162,7 +148,7 @@ def test_apply_only_when_asked_once_and_atomic(run_ansible, workspace, tmp_path)
         assert conn.execute("SELECT isactive, createdat IS NOT NULL FROM customers").fetchone() == (True, True)
 
     again = play(run_ansible, workspace, tmp_path, schema_assessment_apply=True, schema_assessment_target_dsn=target)
-    assert again.rc == 0 and status(again) == "ok", again.output[-4000:]
+    assert again.rc == 0 and task_status(again, TASK) == "ok", again.output[-4000:]
 
     # A new object: only it is applied. One whose name is taken in the target: the apply fails naming it and
     # leaves nothing behind.
@@ -171,12 +157,12 @@ def test_apply_only_when_asked_once_and_atomic(run_ansible, workspace, tmp_path)
     with psycopg.connect(target) as conn:
         conn.execute("CREATE TABLE clash (other text)")
     failed = play(run_ansible, workspace, tmp_path, schema_assessment_apply=True, schema_assessment_target_dsn=target)
-    assert failed.rc != 0 and status(failed) == "fatal"
+    assert failed.rc != 0 and task_status(failed, TASK) == "fatal"
     assert "Nothing was applied" in failed.output and "dbo.Clash" in failed.output
     assert "public.extra" not in tables(target)
     (workspace["src"] / "clash.sql").unlink()
     added = play(run_ansible, workspace, tmp_path, schema_assessment_apply=True, schema_assessment_target_dsn=target)
-    assert added.rc == 0 and status(added) == "changed", added.output[-4000:]
+    assert added.rc == 0 and task_status(added, TASK) == "changed", added.output[-4000:]
     assert "public.extra" in tables(target)
 
     # A changed definition of an applied table is refused, never dropped and recreated.
