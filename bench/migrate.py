@@ -8,11 +8,13 @@ source rows (two tables x two databases x two servers), then in this one run tim
   dbshift: export -> transform -> import -> finish -> validate (rows/s per stage and end to end);
   (a) `psql \\copy` of the same final rows from a CSV file into an empty copy of the table: the load limit;
   (b) batched row-by-row INSERTs (psycopg executemany, 1,000 rows per batch) of a sample of those rows
-      (INSERT-SAMPLE rows: all 5M would take many minutes; the rate is what is compared).
+      (INSERT-SAMPLE rows: all 5M would take many minutes; the rate is what is compared);
+  (c) every source table on every server and database read with SELECT * through the same TDS client,
+      as many at once as the export runs, rows discarded: the emulated source's own read limit.
 
 Prints rows/s and the ratios against the targets: import >= 0.8x (a); end to end with validation
->= 0.5x (a); end to end >= 10x (b). The export is bounded by the emulated source (one Python
-process serving TDS; pymssql decodes ~115k rows/s per connection): the per-stage lines show it.
+>= 0.5x (a); end to end >= 10x (b). And, to show what bounds the end to end here: export / (c). The
+emulated source is one Python process serving TDS beside pymssql decoding, on the same cores.
 """
 
 from __future__ import annotations
@@ -92,6 +94,29 @@ def bench_insert(dsn: str, csv_path: Path, sample: int) -> tuple[int, float]:
     return len(rows), seconds
 
 
+def bench_source_read(config, creds, parallel: int) -> tuple[int, float]:
+    """(c) SELECT * of every source table on every server and database, `parallel` at once, rows discarded."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dbshift.datamove.export import table_ref
+    from dbshift.tsql.tds import connect_tds
+
+    jobs = [(s, d, t) for s in config.servers for d in config.databases[s] for t in config.source_tables]
+
+    def read(job: tuple[str, str, str]) -> int:
+        server, database, table = job
+        conn = connect_tds(config.servers[server], creds.user, creds.password.reveal(), database)
+        try:
+            return sum(len(rows) for rows in conn.stream(f"SELECT * FROM {table_ref(table)}"))
+        finally:
+            conn.close()
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(parallel) as pool:
+        rows = sum(pool.map(read, jobs))
+    return rows, time.perf_counter() - start
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=5_000_000, help="source rows in all (default 5,000,000)")
@@ -137,6 +162,7 @@ def main() -> int:
                     f.write(block)
         copy_s = bench_copy(info.postgres_dsn, csv_path, final_rows)
         ins_rows, ins_s = bench_insert(info.postgres_dsn, csv_path, args.insert_sample)
+        read_rows, read_s = bench_source_read(config, config.runtime.source_credentials(), config.runtime.parallelism)
 
         copy_rate, insert_rate = final_rows / copy_s, ins_rows / ins_s
         print(f"\nsource rows {source_rows:,} -> target rows {final_rows:,}")
@@ -148,6 +174,7 @@ def main() -> int:
         print(f"  {'end to end':10} {e2e:7.2f}s  {e2e_rate:12,.0f} rows/s (target rows; validation included)")
         print(f"  (a) psql \\copy {copy_s:7.2f}s  {copy_rate:12,.0f} rows/s")
         print(f"  (b) INSERTs    {ins_s:7.2f}s  {insert_rate:12,.0f} rows/s ({ins_rows:,}-row sample)")
+        print(f"  (c) source read {read_s:6.2f}s  {read_rows / read_s:12,.0f} rows/s (SELECT *, rows discarded)")
         import_rate = final_rows / stages["import"].seconds
         checks = [
             ("import / (a)", import_rate / copy_rate, TARGET_IMPORT_VS_COPY),
@@ -156,6 +183,9 @@ def main() -> int:
         ]
         for label, ratio, target in checks:
             print(f"{label} = {ratio:.2f}x (target >= {target}x: {'met' if ratio >= target else 'MISSED'})")
+        export_rate = source_rows / stages["export"].seconds
+        vs_read = export_rate / (read_rows / read_s)
+        print(f"export / (c) = {vs_read:.2f}x (the export against the source's own read rate)")
     finally:
         if args.keep:
             print(f"kept: {work}")

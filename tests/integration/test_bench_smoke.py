@@ -39,7 +39,7 @@ def test_migrate_bench_runs_and_prints_every_ratio() -> None:
     )
     assert run.returncode == 0, run.stderr[-3000:]
     # The bench refuses to print ratios for a run whose validation found differences.
-    for label in ("import / (a) = ", "end to end / (a) = ", "end to end / (b) = "):
+    for label in ("import / (a) = ", "end to end / (a) = ", "end to end / (b) = ", "export / (c) = "):
         assert label in run.stdout, run.stdout
 
 

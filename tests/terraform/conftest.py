@@ -7,7 +7,6 @@ lock file or state lands in the repo.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -15,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tf_helpers import DEFAULT_CHECKOV, DEFAULT_MIRROR, TERRAFORM_SRC, TerraformRun
+from tf_helpers import DEFAULT_CHECKOV, TERRAFORM_SRC, TerraformRun, terraform_cli_config
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -23,31 +22,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.terraform)
-
-
-def _cli_config(tmp_dir: Path) -> str | None:
-    """The TF_CLI_CONFIG_FILE to use: the environment's if the file exists, else one for the mirror."""
-    configured = os.environ.get("TF_CLI_CONFIG_FILE")
-    if configured and Path(configured).is_file():
-        return configured
-    mirror = os.environ.get("TF_PLUGIN_MIRROR") or DEFAULT_MIRROR
-    if not Path(mirror).is_dir():
-        return None  # no mirror: Terraform installs providers from the registry as usual
-    path = tmp_dir / "terraformrc"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(
-        "provider_installation {\n"
-        "  filesystem_mirror {\n"
-        f"    path    = {json.dumps(mirror)}\n"
-        '    include = ["registry.terraform.io/hashicorp/*"]\n'
-        "  }\n"
-        "  direct {\n"
-        '    exclude = ["registry.terraform.io/hashicorp/*"]\n'
-        "  }\n"
-        "}\n"
-    )
-    os.replace(tmp, path)
-    return str(path)
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +36,7 @@ def terraform_bin() -> str:
 def terraform_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("TF_CLI_CONFIG_FILE", None)
-    cli_config = _cli_config(tmp_path_factory.mktemp("tfrc"))
+    cli_config = terraform_cli_config(tmp_path_factory.mktemp("tfrc"))
     if cli_config:
         env["TF_CLI_CONFIG_FILE"] = cli_config
     env.update({"TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "TF_INPUT": "0"})
