@@ -153,16 +153,9 @@ change_status:
   sample: INSYNC
 """
 
+from ansible.module_utils.dbshift_dr import RECOVERED_SPEC  # noqa: E402
 from ansible.module_utils.dbshift_import import DbshiftImport, run_and_exit, run_or_fail  # noqa: E402
 
-RECOVERED_SPEC = {
-    "service": {"type": "str", "required": True, "choices": ["rds", "aurora", "redshift", "elasticache"]},
-    "region": {"type": "str", "required": True},
-    "resource_id": {"type": "str", "default": ""},
-    "endpoint": {"type": "str", "default": ""},
-    "port": {"type": "int", "default": 0},
-    "engine": {"type": "str", "default": ""},
-}
 ARGUMENT_SPEC = {
     "recovered": {"type": "dict", "required": True, "options": RECOVERED_SPEC},
     "zone_id": {"type": "str"},

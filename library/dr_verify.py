@@ -173,17 +173,10 @@ not_checked:
   sample: [connectivity, newest_record]
 """
 
+from ansible.module_utils.dbshift_dr import RECOVERED_SPEC  # noqa: E402
 from ansible.module_utils.dbshift_import import DbshiftImport, run_or_fail  # noqa: E402
 
 CHECK_NAMES = ["connectivity", "newest_record", "backups", "monitoring"]  # dbshift.dr.verify.CHECKS (a test)
-RECOVERED_SPEC = {
-    "service": {"type": "str", "required": True, "choices": ["rds", "aurora", "redshift", "elasticache"]},
-    "region": {"type": "str", "required": True},
-    "resource_id": {"type": "str", "default": ""},
-    "endpoint": {"type": "str", "default": ""},
-    "port": {"type": "int", "default": 0},
-    "engine": {"type": "str", "default": ""},
-}
 ARGUMENT_SPEC = {
     "recovered": {"type": "dict", "required": True, "options": RECOVERED_SPEC},
     "target_dsn": {"type": "str", "no_log": True},

@@ -74,13 +74,12 @@ def write_estate_inventory(info, directory: Path) -> Path:  # info: EstateInfo
 
 def load_module(name: str) -> ModuleType:
     """Import library/<name>.py as Ansible would run it, with our module_utils under ansible.module_utils."""
-    if "ansible.module_utils.dbshift_import" not in sys.modules:
-        utils = importlib.util.spec_from_file_location(
-            "ansible.module_utils.dbshift_import", REPO / "module_utils" / "dbshift_import.py"
-        )
-        assert utils and utils.loader
-        sys.modules[utils.name] = importlib.util.module_from_spec(utils)
-        utils.loader.exec_module(sys.modules[utils.name])
+    for path in sorted((REPO / "module_utils").glob("*.py")):
+        if f"ansible.module_utils.{path.stem}" not in sys.modules:
+            utils = importlib.util.spec_from_file_location(f"ansible.module_utils.{path.stem}", path)
+            assert utils and utils.loader
+            sys.modules[utils.name] = importlib.util.module_from_spec(utils)
+            utils.loader.exec_module(sys.modules[utils.name])
     spec = importlib.util.spec_from_file_location(f"{name}_under_test", REPO / "library" / f"{name}.py")
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
