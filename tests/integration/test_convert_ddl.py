@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 import pytest
+from pg_scratch import scratch_database
 
 from dbshift.convert import ddl
 from dbshift.convert.model import Catalog, Context, Converted, SourceObject
@@ -31,10 +32,7 @@ class Case:
 
 @pytest.fixture(scope="module")
 def conn(postgres_dsn: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(postgres_dsn + "/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB}")
-        admin.execute(f"CREATE DATABASE {DB}")
-    with psycopg.connect(f"{postgres_dsn}/{DB}") as connection:
+    with scratch_database(postgres_dsn, DB, autocommit=False) as connection:
         yield connection
 
 

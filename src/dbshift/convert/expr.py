@@ -5,9 +5,9 @@ sqlglot (read="tsql") parses; we then
 2. fold every identifier by names.py's rule (dbo → public, lower case, quoted when needed),
 3. rewrite bottom-up what sqlglot's postgres output gets wrong or lacks (string + → ||, BIT 0/1 → false/true,
    DATEDIFF boundary counting, DATEPART, LEN, STUFF, TOP … PERCENT, OUTPUT → RETURNING, MERGE … BY SOURCE,
-   FOR XML PATH('') → string_agg, UPDATE/DELETE … FROM joins, @variables via ctx.variables, GROUP BY … WITH
-   ROLLUP/CUBE → ROLLUP/CUBE (…) for views and routines alike, CAST(decimal AS int) truncating, ...; built-ins
-   without a namesake in expr_funcs.py),
+   FOR XML PATH('') → string_agg, FOR JSON PATH subqueries → the same JSON text (expr_json.py), UPDATE/DELETE …
+   FROM joins, @variables via ctx.variables, GROUP BY … WITH ROLLUP/CUBE → ROLLUP/CUBE (…) for views and routines
+   alike, CAST(decimal AS int) truncating, ...; built-ins without a namesake in expr_funcs.py),
 4. generate postgres. Whatever stays unconverted is reported through ctx.note().
 
 Text-level forms sqlglot cannot read are cut out first: DELETE/UPDATE TOP (n) (→ WHERE ctid IN (SELECT … LIMIT n)),
@@ -30,6 +30,7 @@ from dbshift.convert.expr_base import PG, ConvertError, Raw, _first_error, raw, 
 from dbshift.convert.expr_builtins import BuiltinRewrites
 from dbshift.convert.expr_dates import DateRewrites
 from dbshift.convert.expr_dml_text import _compound_set, _extract_dml_top, _extract_output
+from dbshift.convert.expr_json import JsonRewrites
 from dbshift.convert.expr_merge import MergeRewrites
 from dbshift.convert.expr_operators import OperatorRewrites
 from dbshift.convert.expr_output import OutputRewrites
@@ -130,9 +131,7 @@ def _text_notes(text: str, ctx: Context) -> None:
     """Constructs sqlglot rewrites silently into something close but not equal: say so."""
     if re.search(r"\bFORMAT\s*\(", text, re.I):
         ctx.note("warning", "FORMAT() uses .NET format strings: check the to_char pattern it became", "format")
-    for func in re.findall(
-        r"\b(OPENJSON|OPENXML|OPENQUERY|OPENROWSET|OPENDATASOURCE|DECOMPRESS|COMPRESS)\s*\(", text, re.I
-    ):
+    for func in re.findall(r"\b(OPENJSON|OPENXML|OPENQUERY|OPENROWSET|OPENDATASOURCE|COMPRESS)\s*\(", text, re.I):
         ctx.note(
             "error",
             f"{func.upper()} has no PostgreSQL equivalent: rewrite (json_to_recordset/jsonb_array_"
@@ -164,6 +163,7 @@ class _Converter(
     BuiltinRewrites,
     DateRewrites,
     XmlRewrites,
+    JsonRewrites,
     StatementRewrites,
     OutputRewrites,
     MergeRewrites,

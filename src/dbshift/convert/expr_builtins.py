@@ -153,6 +153,15 @@ class BuiltinRewrites:
         if path is None:
             self.ctx.note("error", f"JSON path {node.expression.sql('tsql')} not converted", "json")
             return node
+        if isinstance(node, exp.JSONExtract) and path == "{}":
+            # JSON_QUERY(x) / JSON_QUERY(x, '$'): x itself when it holds an object or an array, NULL for a scalar
+            # (lax mode), an error for invalid JSON (learn.microsoft.com/sql/t-sql/functions/json-query-transact-sql);
+            # the text is returned as written, not re-formatted as jsonb would
+            x = sql_of(node.this)
+            r = raw(f"(CASE WHEN json_typeof(CAST({x} AS json)) IN ('object', 'array') THEN CAST({x} AS text) END)")
+            r.meta["kind"] = "string"
+            r.meta["json"] = True
+            return r
         op = "#>>" if isinstance(node, exp.JSONExtractScalar) else "#>"
         r = raw(f"(CAST({sql_of(node.this)} AS jsonb) {op} '{path}')")
         if op == "#>":

@@ -2,7 +2,8 @@
 
 - QUOTENAME(s [, q]) → the same T-SQL-quoted text ([s] by default); dynamic SQL for PostgreSQL wants quote_ident.
 - PATINDEX('%pat%', s) → regexp_instr (PostgreSQL 15) with the LIKE pattern as a regular expression.
-- STR(x [, len [, dec]]) → lpad(round(x, dec), len); STRING_ESCAPE(s, 'json') → to_json(s) without the quotes.
+- STR(x [, len [, dec]]) → lpad(round(x, dec), len); STRING_ESCAPE(s, 'json') → to_json(s) without the quotes, / as \\/.
+- DECOMPRESS(x) → public.dbshift_decompress(x), a GZIP support function (expr_binary.py).
 - SESSION_CONTEXT(N'key') → current_setting('dbshift_session.key', true), set with set_config where T-SQL calls
   sp_set_session_context.
 - CHECKSUM/BINARY_CHECKSUM(a, …) → hashtext over the values' text (other numbers than SQL Server's: flagged);
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from dbshift.convert import names
+from dbshift.convert import expr_binary, names
 
 if TYPE_CHECKING:
     from dbshift.convert.expr import _Converter
@@ -43,8 +44,17 @@ def call(conv: _Converter, node: exp.Anonymous, name: str, args: list[str]) -> M
         conv.ctx.note("info", "STR() → lpad(round(…)): a value wider than the length gives the digits, not '**'", "str")
         return Mapped(f"lpad(CAST(round(CAST({args[0]} AS numeric), {decimals}) AS text), {length})", "string")
     if name == "string_escape" and len(args) == 2:
-        json = f"CAST(to_json(CAST({args[0]} AS text)) AS text)"
+        # to_json escapes what STRING_ESCAPE does except the solidus, which T-SQL writes as \/
+        # (learn.microsoft.com/sql/t-sql/functions/string-escape-transact-sql)
+        json = f"replace(CAST(to_json(CAST({args[0]} AS text)) AS text), '/', '\\/')"
         return Mapped(f"substr({json}, 2, length({json}) - 2)", "string")  # the JSON string without its quotes
+    if name == "decompress" and len(args) == 1:
+        conv.ctx.note(
+            "info",
+            "DECOMPRESS → public.dbshift_decompress: a PL/pgSQL GZIP decoder created with this object",
+            "decompress",
+        )
+        return Mapped(f"{expr_binary.use(conv.ctx, 'decompress')}({args[0]})", "binary")
     if name == "session_context" and len(args) == 1:
         return _session_context(conv, node, args)
     if name in ("checksum", "binary_checksum", "checksum_agg"):

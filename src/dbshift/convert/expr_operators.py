@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from dbshift.convert import types
+from dbshift.convert import expr_binary, types
 from dbshift.convert.expr_base import raw, sql_of
 
 _INTEGER_TYPES = (
@@ -27,7 +27,9 @@ class OperatorRewrites:
         if isinstance(node.parent, (exp.Cast, exp.TryCast, exp.Convert, exp.ColumnDef)) or node.parent is None:
             tsql = node.sql("tsql")
             try:
-                return exp.DataType.build(types.pg_type(tsql, self.ctx.catalog), dialect="postgres")
+                built = exp.DataType.build(types.pg_type(tsql, self.ctx.catalog), dialect="postgres")
+                built.meta["tsql"] = node.this  # the T-SQL type (nvarchar and varchar both become varchar)
+                return built
             except Exception:  # a domain or unusual type name: keep sqlglot's spelling
                 return node
         return node
@@ -63,6 +65,17 @@ class OperatorRewrites:
 
     def _r_cast(self, node: exp.Cast) -> exp.Expression:
         to = node.args.get("to")
+        if isinstance(to, exp.DataType) and self.kind(node.this) == "binary":  # DECOMPRESS(…): bytea
+            if to.meta.get("tsql", to.this) in (exp.DataType.Type.NVARCHAR, exp.DataType.Type.NCHAR):
+                # T-SQL reads the bytes as nvarchar's UTF-16LE code units
+                node.set("this", raw(f"{expr_binary.use(self.ctx, 'utf16le_text')}({sql_of(node.this)})"))
+            elif to.is_type(*exp.DataType.TEXT_TYPES) or to.this == exp.DataType.Type.CHAR:
+                self.ctx.note(
+                    "error",
+                    "CAST of binary data to varchar/char reads the bytes in the collation's code page: rewrite "
+                    "with convert_from(…, <encoding>)",
+                    "binary-to-text",
+                )
         if isinstance(to, exp.DataType) and to.this == exp.DataType.Type.BOOLEAN:
             lit = self._bool_literal(node.this)
             if lit is not None:

@@ -29,6 +29,14 @@ class StatementRewrites:
         return node
 
     def _r_select(self, node: exp.Select) -> exp.Expression:
+        clause = node.args.get("for_")
+        if clause is not None and not isinstance(node.parent, exp.Subquery):  # subqueries: expr_xml_methods/json
+            self.ctx.note(
+                "error",
+                f"{clause.sql('tsql')} on a query that is not a subquery returns XML/JSON text in T-SQL; "
+                "PostgreSQL would return the rows: rewrite",
+                "for-xml",
+            )
         limit = node.args.get("limit")
         options = limit.args.get("limit_options") if isinstance(limit, exp.Limit) else None
         if options is not None and options.args.get("with_ties") and not options.args.get("percent"):

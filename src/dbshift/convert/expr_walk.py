@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from dbshift.convert import expr_pivot, names, types
+from dbshift.convert import expr_json, expr_pivot, names, types
 from dbshift.convert.expr_base import raw
 from dbshift.convert.model import Column, Context
 
@@ -37,6 +37,7 @@ class TreeWalk:
         expr_pivot.rewrite_pivots(self, tree)
         self._collect_scope(tree)
         self._select_assign(tree)
+        expr_json.remember_keys(tree)
         self._fold_identifiers(tree)
         return self._walk(tree)
 

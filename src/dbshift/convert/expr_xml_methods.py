@@ -74,6 +74,8 @@ class XmlRewrites:
     def _r_subquery(self, node: exp.Subquery) -> exp.Expression:
         select = node.this
         if isinstance(select, exp.Select) and select.args.get("for_"):
+            if str(select.args["for_"].args.get("kind", "")).upper() == "JSON":
+                return self._for_json(node, select)
             return self._for_xml(node, select)
         return node
 

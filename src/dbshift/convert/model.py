@@ -111,6 +111,8 @@ class Context:
     # Inside a trigger: how inserted/deleted are spelled in PostgreSQL (transition tables or NEW/OLD).
     pseudo_tables: dict[str, str] = field(default_factory=dict)
     items: list[ActionItem] = field(default_factory=list)  # action items collected while converting
+    # PL/pgSQL support functions the object needs (expr_binary.py): name → CREATE OR REPLACE FUNCTION text
+    support: dict[str, str] = field(default_factory=dict)
 
     def note(self, severity: Severity, message: str, construct: str = "", offset: int = 0) -> None:
         line = self.obj.line_of(offset) if self.obj else 0

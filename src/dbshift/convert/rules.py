@@ -38,4 +38,6 @@ def convert_object(obj: SourceObject, catalog: Catalog) -> Converted:
         return Converted(
             obj, None, [*ctx.items, ActionItem("error", obj.line, message, "converter-error")], status="needs-work"
         )
+    if ctx.support and converted.sql:  # support functions first: the object stands alone (expr_binary.py)
+        converted.sql = "\n\n".join(ctx.support.values()) + "\n\n" + converted.sql
     return converted
