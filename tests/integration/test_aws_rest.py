@@ -4,13 +4,16 @@ checking which credentials signed)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import ssl
 import threading
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -130,7 +133,7 @@ class FakeS3:
     """Answers each request with the next scripted (status, headers, body); the last one repeats.
     Records every request's Authorization header."""
 
-    def __init__(self, script: list[tuple[int, dict[str, str], bytes]]) -> None:
+    def __init__(self, script: list[tuple[int, dict[str, str], bytes]], tls: ssl.SSLContext | None = None) -> None:
         self.script, self.auth = script, []
         fake = self
 
@@ -150,7 +153,9 @@ class FakeS3:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -170,8 +175,8 @@ def no_wait(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def fake_s3() -> Iterator[type[FakeS3]]:
     made: list[FakeS3] = []
 
-    def make(script: list[tuple[int, dict[str, str], bytes]]) -> FakeS3:
-        made.append(FakeS3(script))
+    def make(script: list[tuple[int, dict[str, str], bytes]], tls: ssl.SSLContext | None = None) -> FakeS3:
+        made.append(FakeS3(script, tls))
         return made[-1]
 
     yield make  # type: ignore[misc]
@@ -222,6 +227,136 @@ def test_credentials_from_the_environment_then_from_botocores_chain(  # type: ig
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     S3Rest(AwsConfig(endpoint_url=fake.url)).list_objects_v2(Bucket="b")
     assert [a.split("Credential=")[1].split("/")[0] for a in fake.auth] == ["AKIDFROMENV", "AKIDFROMFILE"]
+
+
+def _self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context for 127.0.0.1 and the certificate a client must trust for it."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dbshift test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert_path, key_path)
+    return ctx, cert_path
+
+
+def test_https_verifies_the_certificate_against_aws_ca_bundle(  # type: ignore[no-untyped-def]
+    fake_s3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_wait: list[int]
+) -> None:
+    server_ctx, cert = _self_signed(tmp_path)
+    fake = fake_s3([(200, {}, LISTING)], tls=server_ctx)
+    config = AwsConfig(endpoint_url=fake.url, access_key_id="a", secret_access_key="s")
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(cert))
+    assert S3Rest(config).list_objects_v2(Bucket="b")["Contents"][0]["Key"] == "k"
+    # Not trusted: refused (every attempt), never sent in the clear or unverified.
+    monkeypatch.delenv("AWS_CA_BUNDLE")  # the system's roots only
+    with pytest.raises(EndpointConnectionError) as err:
+        S3Rest(config).list_objects_v2(Bucket="b")
+    assert isinstance(err.value.kwargs["error"], ssl.SSLCertVerificationError)
+    assert len(fake.auth) == 1
+
+
+class Proxy:
+    """An HTTP proxy: CONNECT tunnels and absolute-form requests, each request line recorded."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client_sock, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client_sock,), daemon=True).start()
+
+    def _serve(self, client_sock: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head and (data := client_sock.recv(65536)):
+            head += data
+        line, _, rest = head.partition(b"\r\n")
+        method, target, version = line.decode().split(" ")
+        self.seen.append(f"{method} {target}")
+        if method == "CONNECT":
+            upstream = socket.create_connection(tuple(target.rsplit(":", 1)))  # type: ignore[arg-type]
+            client_sock.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            rest = rest.partition(b"\r\n\r\n")[2]
+        else:
+            parts = urlsplit(target)
+            upstream = socket.create_connection((parts.hostname, parts.port))
+            origin = parts.path + (f"?{parts.query}" if parts.query else "")
+            rest = f"{method} {origin} {version}\r\n".encode() + rest
+        if rest:
+            upstream.sendall(rest)
+        for a, b in ((client_sock, upstream), (upstream, client_sock)):
+            threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def test_proxies_from_the_environment(  # type: ignore[no-untyped-def]
+    fake_s3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in [k for k in os.environ if k.lower().endswith("_proxy")]:
+        monkeypatch.delenv(var)
+    server_ctx, cert = _self_signed(tmp_path)
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(cert))
+    plain, tls = fake_s3([(200, {}, LISTING)]), fake_s3([(200, {}, LISTING)], tls=server_ctx)
+    proxy = Proxy()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        for fake in (plain, tls):
+            config = AwsConfig(endpoint_url=fake.url, access_key_id="a", secret_access_key="s")
+            assert S3Rest(config).list_objects_v2(Bucket="b")["Contents"][0]["Key"] == "k"
+        plain_port, tls_port = (urlsplit(f.url).port for f in (plain, tls))
+        assert proxy.seen[0].startswith(f"GET http://127.0.0.1:{plain_port}/b?")  # absolute-form
+        assert proxy.seen[1] == f"CONNECT 127.0.0.1:{tls_port}"  # a tunnel: TLS checked end to end
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        S3Rest(AwsConfig(endpoint_url=plain.url, access_key_id="a", secret_access_key="s")).list_objects_v2(Bucket="b")
+        assert len(proxy.seen) == 2 and len(plain.auth) == 2
+    finally:
+        proxy.close()
 
 
 def test_endpoint_that_refuses_connections(no_wait: list[int]) -> None:

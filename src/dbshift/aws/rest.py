@@ -78,10 +78,11 @@ class _Endpoint:
 
 
 class _Connections(threading.local):
-    """One keep-alive connection per (scheme, host) per thread, as urllib3's pool keeps them."""
+    """One keep-alive connection per (scheme, host) per thread, as urllib3's pool keeps them, with the
+    prefix its request targets need ("http://host" through a plain-HTTP proxy, else none)."""
 
     def __init__(self) -> None:
-        self.open: dict[tuple[str, str], http.client.HTTPConnection] = {}
+        self.open: dict[tuple[str, str], tuple[http.client.HTTPConnection, str]] = {}
 
 
 def _proxy_for(scheme: str, netloc: str) -> str | None:
@@ -154,27 +155,33 @@ class _Rest:
         frozen = self._chain.get_frozen_credentials()  # refreshes temporary credentials when due
         return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
 
-    def _connection(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
-        conn = self._conns.open.get((scheme, netloc))
-        if conn is None:
+    def _connection(self, scheme: str, netloc: str) -> tuple[http.client.HTTPConnection, str]:
+        """The thread's connection to scheme://netloc and the prefix of its request targets. Through a
+        proxy: HTTPS tunnels with CONNECT (TLS and its checks end to end), plain HTTP sends absolute URLs."""
+        known = self._conns.open.get((scheme, netloc))
+        if known is None:
             proxy = _proxy_for(scheme, netloc)
             target = urlsplit(proxy).netloc if proxy else netloc
+            prefix = ""
             if scheme == "https":
                 import ssl
 
                 ctx = ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or None)
-                conn = http.client.HTTPSConnection(target, timeout=CONNECT_TIMEOUT, context=ctx)
+                conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                    target, timeout=CONNECT_TIMEOUT, context=ctx
+                )
+                if proxy:
+                    conn.set_tunnel(netloc)
             else:
                 conn = http.client.HTTPConnection(target, timeout=CONNECT_TIMEOUT)
-            if proxy:
-                conn.set_tunnel(netloc)
-            self._conns.open[(scheme, netloc)] = conn
-        return conn
+                prefix = f"http://{netloc}" if proxy else ""
+            known = self._conns.open[(scheme, netloc)] = (conn, prefix)
+        return known
 
     def release(self, scheme: str, netloc: str, conn: http.client.HTTPConnection, reusable: bool) -> None:
         if not reusable:
             conn.close()
-            if self._conns.open.get((scheme, netloc)) is conn:
+            if self._conns.open.get((scheme, netloc), (None, ""))[0] is conn:
                 del self._conns.open[(scheme, netloc)]
 
     def send(
@@ -199,9 +206,9 @@ class _Rest:
             attempt += 1
             ep, path = target(region)
             signed = sign(method, ep.netloc, path, query, headers, payload, self.credentials(), region, self.service)
-            conn = self._connection(ep.scheme, ep.netloc)
+            conn, prefix = self._connection(ep.scheme, ep.netloc)
             try:
-                conn.request(method, path + (f"?{qs}" if qs else ""), body=body or None, headers=signed)
+                conn.request(method, prefix + path + (f"?{qs}" if qs else ""), body=body or None, headers=signed)
                 conn.sock.settimeout(READ_TIMEOUT)
                 resp = conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
