@@ -1,17 +1,23 @@
 """The three fall-forward playbooks against the emulated estate, for a plain (SalesDb) and a TDE (PayrollDb)
 database: setup, rows on RDS, sync, more rows, sync again, cutover; the four-step check of each playbook;
-cutover refused without confirm_cutover; and the TDE password in no output or file of the run."""
+cutover refused without confirm_cutover; the TDE password in no output or file of the run; and a sync killed
+between two RESTORE LOGs, then resumed."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
 import random
+import signal
+import subprocess
+import time
 import uuid
 from pathlib import Path
 
 import pytest
-from ansible_helpers import Run, RunAnsible
+from ansible_helpers import BIN, REPO, Run, RunAnsible, ansible_env
 from ff_helpers import ec2_session, rds_session
 
 pytestmark = [pytest.mark.estate, pytest.mark.slow]
@@ -168,3 +174,80 @@ def test_fall_forward_end_to_end(
         for path in Path(estate.root).rglob("*"):
             if path.is_file() and path.name not in {"winrm_password", "rds_password", "postgres_password"}:
                 assert needle not in path.read_bytes(), f"a secret is in {path}"
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL `pid` and every process under it, found before any dies (Ansible starts the module in a
+    session of its own, so a process-group kill would leave it running)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    tree, grew = {pid}, True
+    while grew:
+        grew = False
+        for child, parent in parents.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grew = True
+    for member in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(member, signal.SIGKILL)
+
+
+def test_sync_killed_between_two_restore_logs_resumes(
+    run_ansible: RunAnsible, ff_inventory: Path, ff_aws: dict, estate, tmp_path: Path
+) -> None:
+    """The sync playbook SIGKILLed (with every process under it, the module included) as soon as a RESTORE LOG
+    of eight lands on the target; the next sync completes the chain without error, and after cutover the
+    rows equal the source's."""
+    from dbshift.ansible_support import redo_start_lsn
+
+    source, target = "SalesDb", f"SalesDb_ff_kill_{uuid.uuid4().hex[:6]}"
+    vars_file = tmp_path / "fall_forward.json"
+    variables = {**ff_aws, "fall_forward_databases": [{"source": source, "target": target}]}
+    vars_file.write_text(json.dumps({**variables, "fall_forward_restore_batch_size": 1}))  # one per round trip
+    setup = playbook(run_ansible, ff_inventory, vars_file, "setup")
+    assert setup.rc == 0, setup.output[-8000:]
+    for _ in range(8):
+        write_rows_and_back_up_the_log(estate, source, 2)
+
+    def redo() -> int | None:
+        with ec2_session(estate) as ec2:
+            return redo_start_lsn(ec2, target)
+
+    before = redo()
+    watch = ec2_session(estate).session  # one session for the polling: a new one per poll is slower
+    cmd = [str(BIN / "ansible-playbook"), "-i", str(ff_inventory), "-e", f"@{vars_file}"]
+    proc = subprocess.Popen(
+        [*cmd, "playbooks/fall_forward_sync.yml"],
+        cwd=REPO,
+        env=ansible_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        if redo_start_lsn(watch, target) != before:
+            _kill_tree(proc.pid)
+            break
+        time.sleep(0.01)
+    proc.wait(timeout=60)
+    watch.close()
+    assert proc.returncode == -signal.SIGKILL, f"the sync ended ({proc.returncode}) before the kill landed"
+    killed_at = redo()
+    assert killed_at is not None and before is not None and killed_at > before
+    assert state(estate, target) == "RESTORING"
+
+    resumed = playbook(run_ansible, ff_inventory, vars_file, "sync")
+    assert resumed.rc == 0, resumed.output[-8000:]
+    assert resumed.recap()["changed"] > 0 and "log(s) applied, LSN reached" in resumed.stdout
+    assert (redo() or 0) > killed_at  # the chain went on from where the kill left it
+
+    cutover = playbook(run_ansible, ff_inventory, vars_file, "cutover", "-e", "confirm_cutover=true")
+    assert cutover.rc == 0, cutover.output[-8000:]
+    assert state(estate, target) == "ONLINE"
+    assert orders(estate, ec2_session, target) == orders(estate, rds_session, source)
