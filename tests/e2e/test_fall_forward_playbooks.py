@@ -208,8 +208,15 @@ def test_sync_killed_between_two_restore_logs_resumes(
 
     source, target = "SalesDb", f"SalesDb_ff_kill_{uuid.uuid4().hex[:6]}"
     vars_file = tmp_path / "fall_forward.json"
-    variables = {**ff_aws, "fall_forward_databases": [{"source": source, "target": target}]}
-    vars_file.write_text(json.dumps({**variables, "fall_forward_restore_batch_size": 1}))  # one per round trip
+    variables = {
+        **ff_aws,
+        "fall_forward_databases": [{"source": source, "target": target}],
+        # A full backup of its own, taken now: the log chain this test needs starts after it (the emulator
+        # numbers rds_backup_seq_id per instance, and the earlier tests' PayrollDb logs sit between SalesDb's).
+        "fall_forward_backup_s3_prefix": ff_aws["fall_forward_backup_s3_prefix"] + f"kill-{uuid.uuid4().hex[:6]}/",
+        "fall_forward_restore_batch_size": 1,  # one RESTORE LOG per round trip
+    }
+    vars_file.write_text(json.dumps(variables))
     setup = playbook(run_ansible, ff_inventory, vars_file, "setup")
     assert setup.rc == 0, setup.output[-8000:]
     for _ in range(8):
@@ -221,13 +228,13 @@ def test_sync_killed_between_two_restore_logs_resumes(
 
     before = redo()
     watch = ec2_session(estate).session  # one session for the polling: a new one per poll is slower
-    cmd = [str(BIN / "ansible-playbook"), "-i", str(ff_inventory), "-e", f"@{vars_file}"]
+    cmd = [str(BIN / "ansible-playbook"), "-v", "-i", str(ff_inventory), "-e", f"@{vars_file}"]
     proc = subprocess.Popen(
         [*cmd, "playbooks/fall_forward_sync.yml"],
         cwd=REPO,
         env=ansible_env(tmp_path),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=(log := (tmp_path / "killed-sync.log").open("w")),
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 300
     while proc.poll() is None and time.monotonic() < deadline:
@@ -237,7 +244,9 @@ def test_sync_killed_between_two_restore_logs_resumes(
         time.sleep(0.01)
     proc.wait(timeout=60)
     watch.close()
-    assert proc.returncode == -signal.SIGKILL, f"the sync ended ({proc.returncode}) before the kill landed"
+    log.close()
+    output = (tmp_path / "killed-sync.log").read_text()
+    assert proc.returncode == -signal.SIGKILL, f"the sync ended ({proc.returncode}) before the kill:\n{output[-6000:]}"
     killed_at = redo()
     assert killed_at is not None and before is not None and killed_at > before
     assert state(estate, target) == "RESTORING"
