@@ -32,10 +32,10 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from dbshift.aws.config import AwsConfig
-from dbshift.aws.sigv4 import EMPTY_SHA256, Credentials, sign
+from dbshift.aws.sigv4 import EMPTY_SHA256, Credentials, canonical_query, sign, uri_encode
 from dbshift.errors import DbshiftError
 
 MAX_ATTEMPTS = 8  # as dbshift.aws.clients' botocore config
@@ -184,6 +184,12 @@ class _Rest:
             if self._conns.open.get((scheme, netloc), (None, ""))[0] is conn:
                 del self._conns.open[(scheme, netloc)]
 
+    def answer(self, resp: http.client.HTTPResponse, ep: _Endpoint, conn: http.client.HTTPConnection) -> bytes:
+        """A small response's whole body; its connection goes back for reuse."""
+        raw = resp.read()
+        self.release(ep.scheme, ep.netloc, conn, not resp.will_close)
+        return raw
+
     def send(
         self,
         operation: str,
@@ -199,7 +205,7 @@ class _Rest:
         `target(region)` gives the endpoint and the encoded path (S3 may move to the bucket's Region)."""
         region = self._bucket_regions.get(bucket, self.region) if bucket else self.region
         payload = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
-        qs = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in query.items())
+        qs = canonical_query(query)  # the signed form is a valid wire form too
         redirected = False
         attempt = 0
         while True:
@@ -221,9 +227,8 @@ class _Rest:
                 raise EndpointConnectionError(endpoint_url=f"{ep.scheme}://{ep.netloc}", error=exc) from exc
             if 200 <= resp.status < 300:
                 return resp, ep, conn
-            raw = resp.read()
+            raw = self.answer(resp, ep, conn)
             hdrs = {k.lower(): v for k, v in resp.getheaders()}
-            self.release(ep.scheme, ep.netloc, conn, not resp.will_close)
             code, message = error(resp.status, raw, hdrs) if error else (str(resp.status), "")
             bucket_region = hdrs.get("x-amz-bucket-region")
             if not redirected and bucket_region and bucket_region != region and resp.status in (301, 307, 400):
@@ -320,14 +325,6 @@ class RestBody:
             self._done = True
         return n
 
-    def read(self) -> bytes:
-        data = self._resp.read()
-        if self.checksum is not None:
-            self.checksum.update(memoryview(data))
-        self.received += len(data)
-        self._done = True
-        return data
-
     def verify(self, name: str) -> None:
         """At the end of the body: the length, then the checksum."""
         if self.length is not None and self.received != self.length:
@@ -356,7 +353,7 @@ class S3Rest(_Rest):
     service = "s3"
 
     def _target(self, bucket: str, key: str = "") -> Callable[[str], tuple[_Endpoint, str]]:
-        encoded = quote(key, safe="/~")
+        encoded = uri_encode(key)
 
         def target(region: str) -> tuple[_Endpoint, str]:
             if self.endpoint is not None:
@@ -377,12 +374,11 @@ class S3Rest(_Rest):
         query = {"list-type": "2", "encoding-type": "url", "max-keys": str(MaxKeys), "prefix": Prefix}
         if ContinuationToken:
             query["continuation-token"] = ContinuationToken
-        resp, ep, conn = self.send(
-            "ListObjectsV2", "GET", self._target(Bucket), query, {}, error=_s3_error, bucket=Bucket
+        root = ET.fromstring(
+            self.answer(
+                *self.send("ListObjectsV2", "GET", self._target(Bucket), query, {}, error=_s3_error, bucket=Bucket)
+            )
         )
-        raw = resp.read()
-        self.release(ep.scheme, ep.netloc, conn, not resp.will_close)
-        root = ET.fromstring(raw)
         ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
         encoded = (root.findtext(f"{ns}EncodingType") or "") == "url"
 
@@ -439,9 +435,9 @@ class KmsRest(_Rest):
             request["KeyId"] = KeyId
         headers = {"content-type": "application/x-amz-json-1.1", "x-amz-target": "TrentService.Decrypt"}
         body = json.dumps(request).encode("utf-8")
-        resp, ep, conn = self.send("Decrypt", "POST", self._target, {}, headers, body, error=_json_error)
-        answer = json.loads(resp.read())
-        self.release(ep.scheme, ep.netloc, conn, not resp.will_close)
+        answer = json.loads(
+            self.answer(*self.send("Decrypt", "POST", self._target, {}, headers, body, error=_json_error))
+        )
         return {"Plaintext": base64.b64decode(answer["Plaintext"]), "KeyId": answer.get("KeyId")}
 
 
