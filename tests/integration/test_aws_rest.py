@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from loopback import LoopbackServer
 
 from dbshift.aws import rest
 from dbshift.aws.clients import AwsConfig, client
@@ -280,24 +281,14 @@ def test_https_verifies_the_certificate_against_aws_ca_bundle(  # type: ignore[n
     assert len(fake.auth) == 1
 
 
-class Proxy:
+class Proxy(LoopbackServer):
     """An HTTP proxy: CONNECT tunnels and absolute-form requests, each request line recorded."""
 
     def __init__(self) -> None:
         self.seen: list[str] = []
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client_sock, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client_sock,), daemon=True).start()
-
-    def _serve(self, client_sock: socket.socket) -> None:
+    def handle(self, client_sock: socket.socket) -> None:
         head = b""
         while b"\r\n\r\n" not in head and (data := client_sock.recv(65536)):
             head += data
@@ -317,9 +308,6 @@ class Proxy:
             upstream.sendall(rest)
         for a, b in ((client_sock, upstream), (upstream, client_sock)):
             threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 def _pipe(src: socket.socket, dst: socket.socket) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from loopback import LoopbackServer
 
 from dbshift.aws.clients import AwsConfig, client
 from dbshift.errors import DbshiftError
@@ -251,7 +252,7 @@ def test_s3_get_plain_and_v2_envelope(aws: AwsConfig, bucket: str, kms_arn: str,
     assert listing(tmp_path / "d") == ["Sales.bak"]
 
 
-class FaultyProxy:
+class FaultyProxy(LoopbackServer):
     """A TCP proxy in front of the moto server. The answer to the request whose request line contains
     `marker` is damaged on the way: cut after `cut_after` body bytes (the connection dropped), or
     with the body byte at `flip_at` inverted. moto closes every connection after one answer, so
@@ -261,20 +262,13 @@ class FaultyProxy:
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.marker, self.cut_after, self.flip_at = marker, cut_after, flip_at
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            up = socket.create_connection(self.upstream)
-            marked = threading.Event()
-            threading.Thread(target=self._requests, args=(conn, up, marked), daemon=True).start()
-            threading.Thread(target=self._answers, args=(up, conn, marked), daemon=True).start()
+    def handle(self, conn: socket.socket) -> None:
+        up = socket.create_connection(self.upstream)
+        marked = threading.Event()
+        threading.Thread(target=self._requests, args=(conn, up, marked), daemon=True).start()
+        self._answers(up, conn, marked)
 
     def _requests(self, conn: socket.socket, up: socket.socket, marked: threading.Event) -> None:
         while data := _recv(conn):
@@ -302,9 +296,6 @@ class FaultyProxy:
         finally:
             conn.close()
             up.close()
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 def _recv(sock: socket.socket) -> bytes:
