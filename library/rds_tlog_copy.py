@@ -16,7 +16,7 @@ description:
   - A gap in the chain fails the module before anything is copied, naming the missing LSN range.
   - RDS allows one copy task per database and two per instance; a running task is waited for instead
     of failing.
-  - Returns the logs to apply in order and the seq-id range for M(rds_tlog_fetch).
+  - Returns the logs to apply in order and the seq ids to fetch for M(rds_tlog_fetch).
   - The work is done by the dbshift library (C(dbshift.fallforward.sync.tlog_copy)).
 author:
   - dbshift contributors
@@ -113,6 +113,16 @@ end_seq:
   returned: always
   type: int
   sample: 14
+seqs:
+  description:
+    - The seq ids of this database's log backups from RV(start_seq) to RV(end_seq), the ones to fetch (give
+      them to M(rds_tlog_fetch) as O(rds_tlog_fetch#module:seqs)); empty when there is nothing to apply.
+    - The list can have holes, because RDS may number log backups per instance rather than per database
+      (other databases' backups take the numbers in between).
+  returned: always
+  type: list
+  elements: int
+  sample: [12, 13, 15]
 s3_prefix:
   description: Where this database's log copies are, C(s3://BUCKET/PREFIX/<db_id>.<family_guid>/).
   returned: always

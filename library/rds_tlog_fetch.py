@@ -9,9 +9,12 @@ module: rds_tlog_fetch
 short_description: Download and decrypt RDS log backup copies onto the EC2 host
 description:
   - Runs C(dbshift tlog fetch) on the EC2 host (over WinRM), which lists the log copies under O(s3_prefix)
-    (all pages), keeps the seq ids from O(start_seq) to O(end_seq), and streams each object through
-    AES-CBC while downloading, several at a time, into O(host_dir), renaming a file only after its
-    padding check passes. Files already decrypted and verified are not fetched again.
+    (all pages), keeps exactly the seq ids in O(seqs) (or those from O(start_seq) to O(end_seq)), and
+    streams each object through AES-CBC while downloading, several at a time, into O(host_dir), renaming
+    a file only after its padding check passes. Files already decrypted and verified are not fetched again.
+  - With O(seqs), a listed seq id with no copy fails the module before anything is downloaded; copies
+    with other seq ids are ignored. Give it the list RV(rds_tlog_copy#module:seqs) returns. RDS may number
+    log backups per instance, so one database's seq ids can have holes, which a range refuses as a gap.
   - The data keys are decrypted by KMS with the encryption context RDS used; a wrong key or context,
     missing metadata, bad padding or a truncated object fails the module with no partial file left.
   - Returns the decrypted files in apply order for M(mssql_restore_log).
@@ -36,14 +39,20 @@ options:
       - Where this database's log copies are (RV(rds_tlog_copy#module:s3_prefix)).
     type: str
     required: true
+  seqs:
+    description:
+      - The seq ids to fetch, exactly (RV(rds_tlog_copy#module:seqs)). An empty list fetches nothing.
+      - Give either O(seqs) or O(start_seq).
+    type: list
+    elements: int
   start_seq:
     description:
-      - The first seq id to fetch (RV(rds_tlog_copy#module:start_seq)).
+      - The first seq id of a range to fetch; every seq id in the range must have a copy.
+      - Give either O(start_seq) or O(seqs).
     type: int
-    required: true
   end_seq:
     description:
-      - The last seq id to fetch. When omitted, every copy from O(start_seq) on.
+      - The last seq id of the range, only with O(start_seq). When omitted, every copy from O(start_seq) on.
     type: int
   host_dir:
     description:
@@ -71,8 +80,7 @@ EXAMPLES = r"""
     source_password: "{{ dbshift_rds_password }}"
     target_server: "{{ dbshift_ec2_server }}"
     s3_prefix: "{{ sales_copy.s3_prefix }}"
-    start_seq: "{{ sales_copy.start_seq }}"
-    end_seq: "{{ sales_copy.end_seq }}"
+    seqs: "{{ sales_copy.seqs }}"
     host_dir: D:\dbshift\SalesDb_ff\tlogs
   register: sales_fetch
   when: sales_copy.logs | length > 0
@@ -93,10 +101,12 @@ DBSHIFT = DbshiftImport()
 with DBSHIFT:
     from dbshift.ansible_support import argument_spec, check_positive, run_step
     from dbshift.fallforward.sync import tlog_fetch
+    from dbshift.fallforward.tlog_fetch import format_seqs
 
     ARGUMENT_SPEC = argument_spec(
         s3_prefix={"type": "str", "required": True},
-        start_seq={"type": "int", "required": True},
+        seqs={"type": "list", "elements": "int"},
+        start_seq={"type": "int"},
         end_seq={"type": "int"},
         host_dir={"type": "str", "required": True},
         parallel={"type": "int", "default": 4},
@@ -104,16 +114,23 @@ with DBSHIFT:
 
 
 def main() -> None:
-    module = DBSHIFT.module(lambda: ARGUMENT_SPEC, supports_check_mode=True)
+    module = DBSHIFT.module(
+        lambda: ARGUMENT_SPEC,
+        supports_check_mode=True,
+        required_one_of=[("seqs", "start_seq")],
+        mutually_exclusive=[("seqs", "start_seq")],
+        required_by={"end_seq": "start_seq"},
+    )
     p = module.params
     check_positive(module, parallel=p["parallel"])
     if p["end_seq"] is not None and p["end_seq"] < p["start_seq"]:
         module.fail_json(
             msg=f"end_seq ({p['end_seq']}) is before start_seq ({p['start_seq']}); fix the range or omit end_seq."
         )
+    which = format_seqs(p["seqs"]) if p["seqs"] is not None else f"{p['start_seq']}..{p['end_seq'] or ''}"
     run_step(
         module,
-        f"fetch of log backups {p['start_seq']}..{p['end_seq'] or ''} from {p['s3_prefix']}",
+        f"fetch of log backups {which} from {p['s3_prefix']}",
         lambda ep: tlog_fetch(
             ep,
             p["s3_prefix"],
@@ -122,6 +139,7 @@ def main() -> None:
             p["host_dir"],
             parallel=p["parallel"],
             check_mode=module.check_mode,
+            seqs=p["seqs"],
         ),
     )
 

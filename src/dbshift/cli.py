@@ -72,6 +72,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_tlog_fetch(args: argparse.Namespace) -> int:
     from dbshift.fallforward.tlog_fetch import fetch_tlogs
 
+    if args.seqs is not None and args.end_seq is not None:
+        raise DbshiftError("--end-seq goes with --start-seq; --seqs lists every seq itself")
     logs = fetch_tlogs(
         args.s3_prefix,
         args.start_seq,
@@ -80,6 +82,7 @@ def cmd_tlog_fetch(args: argparse.Namespace) -> int:
         parallel=args.parallel,
         kms_key_id=args.kms_key,
         progress=None if args.quiet else sys.stderr,
+        seqs=args.seqs,
     )
     # stdout is for scripts: exactly one path per line, in apply order
     sys.stdout.write("".join(f"{log.path}\n" for log in logs))
@@ -99,6 +102,15 @@ def cmd_s3_get(args: argparse.Namespace) -> int:
 
     print(get_object(args.s3_url, Path(args.dest), kms_key_id=args.kms_key))
     return 0
+
+
+def _seq_list(text: str) -> list[int]:
+    from dbshift.fallforward.tlog_fetch import parse_seqs  # at parse time: --help stays free of AWS imports
+
+    try:
+        return parse_seqs(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive(text: str) -> int:
@@ -150,14 +162,24 @@ def build_parser() -> argparse.ArgumentParser:
     tlog_sub = tlog.add_subparsers(dest="tlog_command", required=True)
     fetch = tlog_sub.add_parser(
         "fetch",
-        help="download + decrypt log copies in a seq range; prints the files in apply order",
-        description="Writes DEST/<object file name>.out for every log copy with seq in range and prints one "
-        "path per line in apply (seq) order. Re-entrant: files already fetched and verified are kept. "
+        help="download + decrypt log copies in a seq range or list; prints the files in apply order",
+        description="Writes DEST/<object file name>.out for every log copy with seq in the range (which must "
+        "have no hole) or in the --seqs list (each must have a copy; others are ignored) and prints one path "
+        "per line in apply (seq) order. Re-entrant: files already fetched and verified are kept. "
         "Progress goes to stderr.",
     )
     fetch.add_argument("s3_prefix", metavar="s3://BUCKET/PREFIX/", help="where rds_tlog_backup_copy_to_S3 wrote them")
-    fetch.add_argument("--start-seq", required=True, type=_nonnegative, help="first rds_backup_seq_id")
-    fetch.add_argument("--end-seq", type=_nonnegative, help="last rds_backup_seq_id (default: the newest)")
+    which = fetch.add_mutually_exclusive_group(required=True)
+    which.add_argument("--start-seq", type=_nonnegative, help="first rds_backup_seq_id")
+    which.add_argument(
+        "--seqs",
+        type=_seq_list,
+        metavar="LIST",
+        help="exactly these rds_backup_seq_ids, e.g. 5-9,12,14-20 (holes allowed: RDS may number per instance)",
+    )
+    fetch.add_argument(
+        "--end-seq", type=_nonnegative, help="with --start-seq: last rds_backup_seq_id (default: the newest)"
+    )
     fetch.add_argument("--dest", required=True, help="directory for the .out files")
     fetch.add_argument("--parallel", type=int, default=4, help="objects fetched at once (default 4)")
     fetch.add_argument("--kms-key", help="KMS key ARN expected (default: the one in each object's metadata)")

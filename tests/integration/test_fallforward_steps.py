@@ -120,9 +120,7 @@ def _setup(ff: FF, source_db: str, target_db: str, check_first: bool = False) ->
 
 def _sync(ff: FF, source_db: str, target_db: str) -> tuple[sync.CopyResult, sync.FetchResult, sync.RestoreLogResult]:
     copied = sync.tlog_copy(ff.ep, source_db, target_db, ff.tlog_prefix, ff.kms_key_arn, poll_interval=POLL)
-    fetched = sync.tlog_fetch(
-        ff.ep, copied.s3_prefix, copied.start_seq, copied.end_seq, f"D:\\dbshift\\{target_db}\\tlogs"
-    )
+    fetched = sync.tlog_fetch(ff.ep, copied.s3_prefix, None, None, f"D:\\dbshift\\{target_db}\\tlogs", seqs=copied.seqs)
     restored = sync.restore_logs(ff.ep, target_db, fetched.files, batch_size=2)
     return copied, fetched, restored
 
@@ -277,6 +275,35 @@ def test_gap_fails_before_applying(ff: FF) -> None:
     # the next sync copies the missing log again and completes
     _copied, _fetched, applied = _sync(ff, source_db, target_db)
     assert applied.lsn_reached == copied.logs[-1].last_lsn
+
+
+def test_other_database_backups_leave_holes_sync_still_applies(ff: FF) -> None:
+    # The emulator numbers log backups per instance, as RDS may: PayrollDb's backups take seqs between SalesDb's.
+    source_db, other_db, target_db = "SalesDb", "PayrollDb", "SalesDb_ff_holes"
+    _setup(ff, source_db, target_db)
+
+    def interleaved_backups() -> None:
+        for _ in range(2):
+            ff.insert(source_db)
+            ff.log_backup(source_db)
+            ff.insert(other_db)
+            ff.log_backup(other_db)
+        ff.log_backup(source_db)
+
+    for _ in range(2):
+        interleaved_backups()
+        copied, fetched, applied = _sync(ff, source_db, target_db)
+        holes = set(range(copied.start_seq, copied.end_seq + 1)) - set(copied.seqs)
+        assert holes and holes <= {r.log.seq for r in sync.list_rds_logs(ff.ep.source, other_db)}
+        assert {b.seq for b in copied.logs} <= set(copied.seqs) and len(fetched.files) == len(copied.seqs)
+        assert applied.lsn_reached == ff.redo(target_db) == copied.logs[-1].last_lsn
+        # the same logs as a seq range: the holes read as a gap, so fetching by range would stop the sync
+        with pytest.raises(DbshiftError, match="gap in the log backups"):
+            sync.tlog_fetch(ff.ep, copied.s3_prefix, copied.start_seq, copied.end_seq, f"D:\\dbshift\\{target_db}")
+    caught_up = sync.status(ff.ep, source_db, target_db)
+    assert (caught_up.pending_logs, caught_up.lag_seconds) == (0, 0)
+    assert cutover.cutover(ff.ep, target_db, confirm=True).state == "ONLINE"
+    assert ff.rows("target", target_db) == ff.rows("source", source_db)
 
 
 def test_gap_in_files_names_the_range(ff: FF) -> None:

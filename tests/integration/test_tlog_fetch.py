@@ -135,6 +135,44 @@ def test_gap_fails_before_anything_is_written(aws: AwsConfig, bucket: str, kms_a
     assert [g.seq for g in fetch_tlogs(w.url, 1, 3, dest, aws=aws)] == [1, 2, 3]
 
 
+def test_seqs_with_holes_fetch_exactly_those(aws: AwsConfig, bucket: str, kms_arn: str, tmp_path: Path) -> None:
+    w = RdsWriter(aws, bucket, kms_arn)
+    blobs = {seq: blob(seq, 500 + seq) for seq in (1, 2, 3, 4, 7)}
+    for seq, data in blobs.items():
+        w.put(seq, data)
+    dest = tmp_path / "out"
+    # other databases' backups took 5 and 6; 3 is present but not this caller's
+    got = fetch_tlogs(w.url, None, None, dest, aws=aws, seqs=[7, 1, 4, 2])
+    assert [g.seq for g in got] == [1, 2, 4, 7]
+    assert [g.path.read_bytes() for g in got] == [blobs[s] for s in (1, 2, 4, 7)]
+    assert [n for n in listing(dest) if n.endswith(".out")] == sorted(g.path.name for g in got)
+    assert w.key(3).rsplit("/", 1)[-1] + ".out" not in listing(dest)
+    again = fetch_tlogs(w.url, None, None, dest, aws=aws, seqs=[1, 2, 4, 7])
+    assert [g.skipped for g in again] == [True] * 4
+    # the same holes as a range are still a gap
+    with pytest.raises(DbshiftError, match=r"gap .* seq 5-6 missing from 1\.\.7"):
+        fetch_tlogs(w.url, 1, 7, tmp_path / "range", aws=aws)
+    assert not (tmp_path / "range").exists()
+
+
+def test_listed_seq_missing_fails_before_writing(aws: AwsConfig, bucket: str, kms_arn: str, tmp_path: Path) -> None:
+    w = RdsWriter(aws, bucket, kms_arn)
+    for seq in (1, 2, 4, 7):
+        w.put(seq, blob(seq, 300))
+    dest = tmp_path / "out"
+    with pytest.raises(DbshiftError, match=r"for seq 3, 8-9 \(3 of the 7 asked for\)") as info:
+        fetch_tlogs(w.url, None, None, dest, aws=aws, seqs=[1, 2, 3, 4, 7, 8, 9])
+    assert w.url in str(info.value) and "rds_tlog_backup_copy_to_S3" in str(info.value)
+    assert not dest.exists()
+    with pytest.raises(DbshiftError, match="not both"):
+        fetch_tlogs(w.url, 1, None, dest, aws=aws, seqs=[1])
+    with pytest.raises(DbshiftError, match="empty"):
+        fetch_tlogs(w.url, None, None, dest, aws=aws, seqs=[])
+    with pytest.raises(DbshiftError, match="--start-seq"):
+        fetch_tlogs(w.url, None, None, dest, aws=aws)
+    assert not dest.exists()
+
+
 def test_reentrant_and_changed_object_refetched(aws: AwsConfig, bucket: str, kms_arn: str, tmp_path: Path) -> None:
     w = RdsWriter(aws, bucket, kms_arn)
     for seq in (1, 2, 3):

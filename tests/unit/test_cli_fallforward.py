@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from dbshift.aws.clients import AwsConfig, client
+from dbshift.cli import build_parser, main
 from dbshift.estate.sqlserver import rds_crypto
+from dbshift.fallforward.tlog_fetch import format_seqs, parse_seqs
 
 DBI = "db-CLIUNITRESOURCEID000000001"
 
@@ -67,6 +69,66 @@ def test_tlog_fetch_prints_files_in_apply_order(setup: dict[str, str], tmp_path:
     assert "0 fetched, 9 already present" in again.stderr
 
 
+def test_tlog_fetch_seqs_skips_holes_and_unlisted(setup: dict[str, str], tmp_path: Path) -> None:
+    data = {seq: os.urandom(100 + seq) for seq in (1, 2, 3, 4, 7)}
+    for seq, b in data.items():
+        put_log(setup, seq, b)
+    url = f"s3://{setup['bucket']}/t/3.FAMILY-GUID/"
+    res = run(["tlog", "fetch", url, "--seqs", "1-2,4, 7", "--dest", str(tmp_path)], setup["url"])
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert [Path(line).name for line in lines] == [f"3.FAMILY-GUID.{s}.{1000 + s}.out" for s in (1, 2, 4, 7)]
+    assert [Path(line).read_bytes() for line in lines] == [data[s] for s in (1, 2, 4, 7)]
+    assert sorted(p.name for p in tmp_path.glob("*.out")) == sorted(Path(line).name for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("text", "seqs"),
+    [
+        ("7", [7]),
+        ("0", [0]),
+        ("5-9,12,14-16", [5, 6, 7, 8, 9, 12, 14, 15, 16]),
+        ("3-5, 9", [3, 4, 5, 9]),  # as the error messages print it
+        ("9,2-3,3", [2, 3, 9]),
+        ("4-4", [4]),
+    ],
+)
+def test_seqs_list_forms(text: str, seqs: list[int]) -> None:
+    args = build_parser().parse_args(["tlog", "fetch", "s3://b/x/", "--seqs", text, "--dest", "D"])
+    assert (args.seqs, args.start_seq, args.end_seq) == (seqs, None, None)
+    assert parse_seqs(format_seqs(seqs)) == seqs
+
+
+@pytest.mark.parametrize("text", ["", "x", "1,,2", "-3", "2-", "9-5", "1-2-3", "1.5", "1;2", "\uff13"])
+def test_seqs_bad_list_is_a_usage_error(capsys: pytest.CaptureFixture[str], text: str) -> None:
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["tlog", "fetch", "s3://b/x/", "--seqs", text, "--dest", "D"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "argument --seqs" in err[0] and "like 5-9,12,14-20" in err[0], err
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--seqs", "1-3", "--start-seq", "1"], "argument --start-seq: not allowed with argument --seqs"),
+        (["--start-seq", "1", "--seqs", "1-3"], "argument --seqs: not allowed with argument --start-seq"),
+        ([], "one of the arguments --start-seq --seqs is required"),
+    ],
+)
+def test_seqs_and_start_seq_exclusive(capsys: pytest.CaptureFixture[str], args: list[str], reason: str) -> None:
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["tlog", "fetch", "s3://b/x/", *args, "--dest", "D"])
+    assert info.value.code == 2 and reason in capsys.readouterr().err
+
+
+def test_seqs_with_end_seq_refused_before_any_aws_call(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    argv = ["tlog", "fetch", "s3://b/x/", "--seqs", "1-3", "--end-seq", "3", "--dest", str(tmp_path / "d")]
+    assert main(argv) == 2
+    assert "--end-seq goes with --start-seq" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+
+
 @pytest.mark.parametrize(
     ("args", "reason"),
     [
@@ -78,6 +140,7 @@ def test_tlog_fetch_prints_files_in_apply_order(setup: dict[str, str], tmp_path:
         (["s3", "get", "s3://b/", "--dest", "D"], "names a folder"),
         (["tlog", "fetch", "s3://BUCKET/t/", "--start-seq", "5", "--dest", "D"], "no log backup copies with seq 5"),
         (["tlog", "fetch", "s3://BUCKET/t/", "--start-seq", "1", "--end-seq", "3", "--dest", "D"], "seq 2 missing"),
+        (["tlog", "fetch", "s3://BUCKET/t/", "--seqs", "1-4", "--dest", "D"], "for seq 2, 4 (2 of the 4 asked for)"),
         (["s3", "get", "s3://BUCKET/none.bak", "--dest", "D"], "no such object"),
     ],
 )
@@ -133,3 +196,13 @@ def test_help_does_not_import_aws() -> None:
     code = "import sys; from dbshift.cli import build_parser; build_parser(); print('boto3' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "False"
+
+
+def test_a_seq_list_of_millions_is_refused_not_built() -> None:
+    from dbshift.fallforward.tlog_fetch import MAX_SEQS, parse_seqs
+
+    assert len(parse_seqs(f"1-{MAX_SEQS}")) == MAX_SEQS
+    with pytest.raises(ValueError, match="more than 1,000,000 seqs"):
+        parse_seqs(f"0-{MAX_SEQS}")
+    with pytest.raises(ValueError, match="more than 1,000,000 seqs"):
+        parse_seqs("1-10000000000")

@@ -22,6 +22,7 @@ from dbshift.fallforward.chain import ChainGapError, LogBackup, plan_chain
 from dbshift.fallforward.endpoints import Endpoints, S3Url, run_on_host, sql_name, sql_str
 from dbshift.fallforward.full_restore import last_full_restore, target_state
 from dbshift.fallforward.rds import active_tasks, submitted_task_id, wait_task
+from dbshift.fallforward.tlog_fetch import format_seqs
 from dbshift.tsql.result import SqlError
 from dbshift.tsql.session import SqlSession
 
@@ -37,6 +38,7 @@ class CopyResult:
     logs: list[LogBackup] = field(default_factory=list)  # to apply, in order
     start_seq: int | None = None
     end_seq: int | None = None
+    seqs: list[int] = field(default_factory=list)  # this database's logs in [start_seq, end_seq]: to fetch
     s3_prefix: str | None = None  # s3://bucket/prefix/<db_id>.<family_guid>/
     newest_backup_time: datetime | None = None
     copied_seqs: list[int] = field(default_factory=list)
@@ -218,8 +220,11 @@ def tlog_copy(
     result.start_seq, result.end_seq = plan.to_apply[0].seq, plan.to_apply[-1].seq
     result.s3_prefix = folder.url
 
-    # Every seq in the range, empty logs too: `dbshift tlog fetch` refuses a range with a hole.
-    needed = [prefix.child(str(r.log.key)).key for r in rds_logs if result.start_seq <= r.log.seq <= result.end_seq]
+    # Every log of this database in the range, empty ones too. The seqs may have holes (RDS may number
+    # log backups per instance, not per database), so the fetch gets this list, not the range.
+    in_range = [r for r in rds_logs if result.start_seq <= r.log.seq <= result.end_seq]
+    result.seqs = [r.log.seq for r in in_range]
+    needed = [prefix.child(str(r.log.key)).key for r in in_range]
     seq_of = {prefix.child(str(r.log.key)).key: r.log.seq for r in rds_logs}
 
     def missing() -> list[int]:
@@ -274,15 +279,23 @@ def tlog_fetch(
     host_dir: str,
     parallel: int = 4,
     check_mode: bool = False,
+    seqs: Sequence[int] | None = None,
 ) -> FetchResult:
-    """Download and decrypt the copied logs onto the host with `dbshift tlog fetch` (re-entrant there)."""
-    if s3_prefix is None or start_seq is None:
+    """Download and decrypt the copied logs onto the host with `dbshift tlog fetch` (re-entrant there):
+    the seq range from start_seq, or exactly `seqs` (CopyResult.seqs) instead."""
+    if seqs is not None and (start_seq is not None or end_seq is not None):
+        raise DbshiftError("give either start_seq (and end_seq) or seqs, not both")
+    if s3_prefix is None or (start_seq is None and not seqs):
         return FetchResult(changed=False)
     if check_mode:
         return FetchResult(changed=True)
-    argv = ["tlog", "fetch", s3_prefix, "--start-seq", str(start_seq)]
-    if end_seq is not None:
-        argv += ["--end-seq", str(end_seq)]
+    argv = ["tlog", "fetch", s3_prefix]
+    if seqs:
+        argv += ["--seqs", format_seqs(seqs)]
+    else:
+        argv += ["--start-seq", str(start_seq)]
+        if end_seq is not None:
+            argv += ["--end-seq", str(end_seq)]
     argv += ["--dest", host_dir, "--parallel", str(parallel)]
     files = run_on_host(ep, argv)
     return FetchResult(changed=bool(files), files=files)

@@ -1,9 +1,12 @@
 """Fetch and decrypt the transaction-log copies RDS for SQL Server writes to S3.
 
 Unlike the procedure's own script, this lists every page (not just the first 1,000 keys), orders by
-the numeric seq id in the key (2 before 10), keeps only [start_seq, end_seq] and refuses a range
-with a missing seq before writing anything. Objects are decrypted while they download, several at
-once, into DIR/<object file name>.out.tmp, renamed to .out only after the padding check.
+the numeric seq id in the key (2 before 10), and keeps either [start_seq, end_seq], refusing a range
+with a missing seq, or exactly an explicit list of seqs, refusing a listed seq with no object; either
+refusal comes before anything is written. The list is for callers that know which seqs the database
+has (its RDS metadata): RDS may number log backups per instance, so one database's seqs can have holes
+that a range would call a gap. Objects are decrypted while they download, several at once, into
+DIR/<object file name>.out.tmp, renamed to .out only after the padding check.
 
 Re-entrant: next to each .out a small sidecar (.out.etag) records the object's ETag and the .out's
 size and mtime. It is written before the rename and matches only the file it was written for, so
@@ -16,7 +19,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,8 +65,10 @@ def parse_seq(key: str) -> int | None:
     return int(m.group("seq")) if m else None
 
 
-def _ranges(numbers: list[int]) -> str:
-    """[3, 4, 5, 9] -> '3-5, 9'."""
+def _ranges(numbers: Sequence[int], sep: str = ", ") -> str:
+    """Sorted, distinct [3, 4, 5, 9] -> '3-5, 9'."""
+    if not numbers:
+        return ""
     parts: list[str] = []
     start = prev = numbers[0]
     for n in [*numbers[1:], None]:
@@ -73,7 +78,37 @@ def _ranges(numbers: list[int]) -> str:
         parts.append(str(start) if start == prev else f"{start}-{prev}")
         if n is not None:
             start = prev = n
-    return ", ".join(parts)
+    return sep.join(parts)
+
+
+_SEQ_PART = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", re.ASCII)
+MAX_SEQS = 1_000_000
+SEQS_FORMAT = "numbers and ranges separated by commas, like 5-9,12,14-20"
+
+
+def format_seqs(seqs: Sequence[int]) -> str:
+    """The compact --seqs form: [5, 6, 7, 12] -> '5-7,12'."""
+    return _ranges(sorted(set(seqs)), sep=",")
+
+
+def parse_seqs(text: str) -> list[int]:
+    """'5-9,12, 14-20' (what format_seqs and the error messages print) -> the seqs, sorted, no duplicates.
+    ValueError naming the bad part and the expected format."""
+    if not text.strip():
+        raise ValueError(f"the list is empty: give {SEQS_FORMAT}")
+    seqs: set[int] = set()
+    for part in text.split(","):
+        m = _SEQ_PART.fullmatch(part)
+        if m is None:
+            raise ValueError(f"{part.strip()!r} in {text!r} is not a seq or a range: give {SEQS_FORMAT}")
+        first = int(m.group(1))
+        last = int(m.group(2)) if m.group(2) is not None else first
+        if last < first:
+            raise ValueError(f"range {part.strip()!r} ends before it starts: give {SEQS_FORMAT}")
+        if len(seqs) + last - first >= MAX_SEQS:  # years of 5-minute backups: a typo, not a chain
+            raise ValueError(f"{text!r} lists more than {MAX_SEQS:,} seqs: give the ones to fetch")
+        seqs.update(range(first, last + 1))
+    return sorted(seqs)
 
 
 def list_tlogs(s3: Any, url: S3Url, page_size: int = 1000) -> list[TlogObject]:
@@ -101,9 +136,22 @@ def list_tlogs(s3: Any, url: S3Url, page_size: int = 1000) -> list[TlogObject]:
     return sorted(found, key=lambda o: o.seq)
 
 
-def select_range(objects: list[TlogObject], url: S3Url, start_seq: int, end_seq: int | None) -> list[TlogObject]:
+def select_range(
+    objects: list[TlogObject],
+    url: S3Url,
+    start_seq: int | None,
+    end_seq: int | None,
+    seqs: Sequence[int] | None = None,
+) -> list[TlogObject]:
     """The objects with start_seq <= seq <= end_seq (end: the newest found), checking that no seq is
-    missing and none appears twice."""
+    missing and none appears twice; or, given `seqs` instead, exactly those (others are ignored),
+    checking that every one has an object."""
+    if seqs is not None:
+        if start_seq is not None or end_seq is not None:
+            raise DbshiftError("give either a seq range (--start-seq/--end-seq) or a list of seqs (--seqs), not both")
+        return _select_seqs(objects, url, seqs)
+    if start_seq is None:
+        raise DbshiftError("no seqs to fetch: give --start-seq (and --end-seq) or --seqs")
     if start_seq < 0 or (end_seq is not None and end_seq < start_seq):
         raise DbshiftError(f"seq range {start_seq}..{end_seq} is empty: need 0 <= --start-seq <= --end-seq")
     chosen = [o for o in objects if o.seq >= start_seq and (end_seq is None or o.seq <= end_seq)]
@@ -113,14 +161,7 @@ def select_range(objects: list[TlogObject], url: S3Url, start_seq: int, end_seq:
             f"no log backup copies with seq {start_seq}..{end_seq if end_seq is not None else ''} under {url}"
             f"{newest} (copy them with msdb.dbo.rds_tlog_backup_copy_to_S3 first)"
         )
-    by_seq: dict[int, TlogObject] = {}
-    for o in chosen:
-        if o.seq in by_seq:
-            raise DbshiftError(
-                f"seq {o.seq} appears twice under {url}: {by_seq[o.seq].key} and {o.key}; give the prefix of one "
-                "database and family (…/<db_id>.<family_guid>/)"
-            )
-        by_seq[o.seq] = o
+    by_seq = _by_seq(chosen, url)
     last = end_seq if end_seq is not None else chosen[-1].seq
     missing = [n for n in range(start_seq, last + 1) if n not in by_seq]
     if missing:
@@ -129,6 +170,37 @@ def select_range(objects: list[TlogObject], url: S3Url, start_seq: int, end_seq:
             "copy them with msdb.dbo.rds_tlog_backup_copy_to_S3 (nothing was downloaded)"
         )
     return chosen
+
+
+def _select_seqs(objects: list[TlogObject], url: S3Url, seqs: Sequence[int]) -> list[TlogObject]:
+    wanted = sorted(set(seqs))
+    if not wanted:
+        raise DbshiftError("the list of seqs to fetch is empty: give at least one seq")
+    if wanted[0] < 0:
+        raise DbshiftError(f"seq {wanted[0]} is negative: seqs are rds_backup_seq_id values, 0 or more")
+    keep = set(wanted)
+    by_seq = _by_seq([o for o in objects if o.seq in keep], url)
+    missing = [n for n in wanted if n not in by_seq]
+    if missing:
+        raise DbshiftError(
+            f"no log backup copy under {url} for seq {_ranges(missing)} ({len(missing)} of the {len(wanted)} "
+            "asked for); copy them with msdb.dbo.rds_tlog_backup_copy_to_S3, or run the sync again, which "
+            "copies what is missing (nothing was downloaded)"
+        )
+    return [by_seq[n] for n in wanted]
+
+
+def _by_seq(chosen: list[TlogObject], url: S3Url) -> dict[int, TlogObject]:
+    """seq -> object, refusing a seq that appears twice (the prefix spans databases or families)."""
+    by_seq: dict[int, TlogObject] = {}
+    for o in chosen:
+        if o.seq in by_seq:
+            raise DbshiftError(
+                f"seq {o.seq} appears twice under {url}: {by_seq[o.seq].key} and {o.key}; give the prefix of one "
+                "database and family (…/<db_id>.<family_guid>/)"
+            )
+        by_seq[o.seq] = o
+    return by_seq
 
 
 # --- re-entrancy sidecar -------------------------------------------------------------------------
@@ -162,7 +234,7 @@ def _write_sidecar(obj: TlogObject, tmp_out: Path, out: Path) -> None:
 
 def fetch_tlogs(
     s3_url: str,
-    start_seq: int,
+    start_seq: int | None,
     end_seq: int | None,
     dest: Path,
     parallel: int = 4,
@@ -171,16 +243,18 @@ def fetch_tlogs(
     progress: TextIO | None = None,
     page_size: int = 1000,
     on_listed: Callable[[list[TlogObject]], None] | None = None,
+    seqs: Sequence[int] | None = None,
 ) -> list[FetchedLog]:
-    """Download and decrypt the log copies with seq in [start_seq, end_seq] under s3_url into
-    dest/<object file name>.out; returns them in apply (seq) order. See the module docstring."""
+    """Download and decrypt the log copies with seq in [start_seq, end_seq], or with exactly the seqs in
+    `seqs` (start_seq and end_seq None), under s3_url into dest/<object file name>.out; returns them in
+    apply (seq) order. See the module docstring."""
     from dbshift.aws.rest import KmsRest, S3Rest
 
     if not 1 <= parallel <= MAX_PARALLEL:
         raise DbshiftError(f"--parallel {parallel} is out of range: use 1..{MAX_PARALLEL}")
     url = S3Url.parse(s3_url)
     s3, kms_client = S3Rest(aws), KmsRest(aws)
-    chosen = select_range(list_tlogs(s3, url, page_size), url, start_seq, end_seq)
+    chosen = select_range(list_tlogs(s3, url, page_size), url, start_seq, end_seq, seqs)
     if on_listed is not None:
         on_listed(chosen)
     dest = Path(dest)
