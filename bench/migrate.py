@@ -12,9 +12,14 @@ source rows (two tables x two databases x two servers), then in this one run tim
   (c) every source table on every server and database read with SELECT * through the same TDS client,
       as many at once as the export runs, rows discarded: the emulated source's own read limit.
 
-Prints rows/s and the ratios against the targets: import >= 0.8x (a); end to end with validation
->= 0.5x (a); end to end >= 10x (b). And, to show what bounds the end to end here: export / (c). The
-emulated source is one Python process serving TDS beside pymssql decoding, on the same cores.
+Prints rows/s and the ratios against issue 4's targets: import >= 0.8x (a); end to end with validation
+>= 0.5x (a); end to end >= 10x (b). The last two cannot be met by any pipeline that reads the source
+and loads PostgreSQL on this machine, and the bench prints why, measured in the same run: reading the
+source alone, (c), is slower than 0.5x (a), and (a) itself, the bare COPY, is less than 10x (b)
+(psycopg 3 pipelines executemany). So it also prints the targets restated against those limits:
+export >= 0.8x (c); end to end with validation >= 0.5x of (c) then (a), the bare minimum of any
+migration (read every source row once, COPY every target row once). The emulated source is one Python
+process serving TDS on the same two cores.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ import psycopg
 TARGET_IMPORT_VS_COPY = 0.8
 TARGET_E2E_VS_COPY = 0.5
 TARGET_E2E_VS_INSERT = 10.0
+# restated against the limits measured in the same run (see the docstring)
+TARGET_EXPORT_VS_READ = 0.8
+TARGET_E2E_VS_READ_THEN_COPY = 0.5
 TABLE_COLUMNS = (
     "server_name text, database_name text, cell_id integer, measured_at timestamp, site_code text, "
     "throughput_mbps double precision, latency_ms double precision, dropped_calls integer, active_ues integer, "
@@ -94,12 +102,12 @@ def bench_insert(dsn: str, csv_path: Path, sample: int) -> tuple[int, float]:
     return len(rows), seconds
 
 
-def bench_source_read(config, creds, parallel: int) -> tuple[int, float]:
+def bench_source_read(config, creds, parallel: int) -> tuple[int, float, str]:
     """(c) SELECT * of every source table on every server and database, `parallel` at once, rows discarded."""
     from concurrent.futures import ThreadPoolExecutor
 
     from dbshift.datamove.export import table_ref
-    from dbshift.tsql.tds import connect_tds
+    from dbshift.tsql.tds import connect_tds, odbc_driver
 
     jobs = [(s, d, t) for s in config.servers for d in config.databases[s] for t in config.source_tables]
 
@@ -107,14 +115,20 @@ def bench_source_read(config, creds, parallel: int) -> tuple[int, float]:
         server, database, table = job
         conn = connect_tds(config.servers[server], creds.user, creds.password.reveal(), database)
         try:
-            return sum(len(rows) for rows in conn.stream(f"SELECT * FROM {table_ref(table)}"))
+            sql = f"SELECT * FROM {table_ref(table)}"
+            batches = conn.stream_arrow(sql, None)  # the export's own reader: Arrow from ODBC, else pymssql
+            if batches is not None:
+                return sum(b.num_rows for b in batches)
+            return sum(len(rows) for rows in conn.stream(sql))
         finally:
             conn.close()
 
     start = time.perf_counter()
     with ThreadPoolExecutor(parallel) as pool:
         rows = sum(pool.map(read, jobs))
-    return rows, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    driver = odbc_driver()
+    return rows, seconds, f"arrow-odbc over the {driver} ODBC driver" if driver else "pymssql (no ODBC driver)"
 
 
 def main() -> int:
@@ -162,7 +176,9 @@ def main() -> int:
                     f.write(block)
         copy_s = bench_copy(info.postgres_dsn, csv_path, final_rows)
         ins_rows, ins_s = bench_insert(info.postgres_dsn, csv_path, args.insert_sample)
-        read_rows, read_s = bench_source_read(config, config.runtime.source_credentials(), config.runtime.parallelism)
+        read_rows, read_s, reader = bench_source_read(
+            config, config.runtime.source_credentials(), config.runtime.parallelism
+        )
 
         copy_rate, insert_rate = final_rows / copy_s, ins_rows / ins_s
         print(f"\nsource rows {source_rows:,} -> target rows {final_rows:,}")
@@ -176,16 +192,30 @@ def main() -> int:
         print(f"  (b) INSERTs    {ins_s:7.2f}s  {insert_rate:12,.0f} rows/s ({ins_rows:,}-row sample)")
         print(f"  (c) source read {read_s:6.2f}s  {read_rows / read_s:12,.0f} rows/s (SELECT *, rows discarded)")
         import_rate = final_rows / stages["import"].seconds
-        checks = [
-            ("import / (a)", import_rate / copy_rate, TARGET_IMPORT_VS_COPY),
-            ("end to end / (a)", e2e_rate / copy_rate, TARGET_E2E_VS_COPY),
-            ("end to end / (b)", e2e_rate / insert_rate, TARGET_E2E_VS_INSERT),
-        ]
-        for label, ratio, target in checks:
-            print(f"{label} = {ratio:.2f}x (target >= {target}x: {'met' if ratio >= target else 'MISSED'})")
         export_rate = source_rows / stages["export"].seconds
-        vs_read = export_rate / (read_rows / read_s)
-        print(f"export / (c) = {vs_read:.2f}x (the export against the source's own read rate)")
+        read_rate = read_rows / read_s
+        # the target rows' rate of reading the source once, then COPYing the result once
+        floor_rate = final_rows / (source_rows / read_rate + copy_s)
+
+        def check(label: str, ratio: float, target: float) -> None:
+            print(f"  {label:34} {ratio:6.2f}x (target >= {target}x: {'met' if ratio >= target else 'MISSED'})")
+
+        print(f"\nissue 4's targets (source reader: {reader}):")
+        check("import / (a)", import_rate / copy_rate, TARGET_IMPORT_VS_COPY)
+        check("end to end / (a)", e2e_rate / copy_rate, TARGET_E2E_VS_COPY)
+        check("end to end / (b)", e2e_rate / insert_rate, TARGET_E2E_VS_INSERT)
+        print("what bounds them, in this run:")
+        print(
+            f"  reading the source alone, (c), runs at {final_rows / (source_rows / read_rate) / copy_rate:.2f}x (a) "
+            f"in target rows: no end to end that reads it reaches {TARGET_E2E_VS_COPY}x (a)"
+        )
+        print(
+            f"  (a) / (b) = {copy_rate / insert_rate:.2f}x: the bare COPY itself is not {TARGET_E2E_VS_INSERT:g}x (b), "
+            "so no end to end that loads PostgreSQL is"
+        )
+        print("restated against those limits:")
+        check("export / (c)", export_rate / read_rate, TARGET_EXPORT_VS_READ)
+        check("end to end / ((c) then (a))", e2e_rate / floor_rate, TARGET_E2E_VS_READ_THEN_COPY)
     finally:
         if args.keep:
             print(f"kept: {work}")

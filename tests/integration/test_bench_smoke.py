@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -39,8 +40,10 @@ def test_migrate_bench_runs_and_prints_every_ratio() -> None:
     )
     assert run.returncode == 0, run.stderr[-3000:]
     # The bench refuses to print ratios for a run whose validation found differences.
-    for label in ("import / (a) = ", "end to end / (a) = ", "end to end / (b) = ", "export / (c) = "):
-        assert label in run.stdout, run.stdout
+    labels = ("import / (a)", "end to end / (a)", "end to end / (b)", "export / (c)", "end to end / ((c) then (a))")
+    for label in labels:
+        assert re.search(rf"^  {re.escape(label)} +[0-9.]+x \(target >= ", run.stdout, re.M), run.stdout
+    assert "source reader: arrow-odbc over the FreeTDS ODBC driver" in run.stdout
 
 
 def test_convert_bench_runs_and_prints_both_converters(postgres_dsn: str) -> None:

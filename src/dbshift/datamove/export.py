@@ -1,9 +1,10 @@
 """Export: one source table's rows of one chunk → a Parquet file in the raw area, with its hash.
 
-Rows stream from SQL Server in batches; each batch becomes one Arrow record batch (columns built in C
-by pyarrow), is written as a Parquet row group and hashed by DuckDB over that same Arrow data. So the
-hash in the manifest is the hash of exactly the rows read, and no more than one batch of Python
-tuples is alive at a time. Hashes are sums, so per-batch (rows, sum) add up to the chunk's.
+Rows stream from SQL Server in batches; each batch becomes one Arrow record batch (filled by the ODBC
+driver through arrow-odbc when one is installed, else built from pymssql's tuples by pyarrow), is
+written as a Parquet row group and hashed by DuckDB over that same Arrow data. So the hash in the
+manifest is the hash of exactly the rows read, and no more than one batch is alive at a time.
+Hashes are sums, so per-batch (rows, sum) add up to the chunk's.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class TdsConnection(Protocol):
     def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]: ...
 
     def stream(self, sql: str, batch_rows: int = ...) -> Iterator[list[tuple[Any, ...]]]: ...
+
+    # optional: stream_arrow(sql, schema, batch_rows) -> Iterator[pa.RecordBatch] | None (see _read_batches)
 
     def columns(self, sql: str) -> list[tuple[str, str]]: ...
 
@@ -266,6 +269,14 @@ def _read_batches(
     sink: Callable[[pa.RecordBatch], None],
 ) -> None:
     schema = arrow_schema(columns)
+    # Arrow straight from the driver when the connection can (no Python object per value), else tuples.
+    stream_arrow = getattr(conn, "stream_arrow", None)
+    batches = stream_arrow(sql, schema, batch_rows) if stream_arrow is not None else None
+    if batches is not None:
+        for batch in batches:
+            if batch.num_rows:
+                sink(batch)
+        return
     for rows in conn.stream(sql, batch_rows):
         if rows:
             batch = _to_batch(rows, columns, schema)

@@ -1,0 +1,148 @@
+"""Bulk reads into Arrow (arrow-odbc over FreeTDS's ODBC driver) against the emulator's TDS listener,
+held to the pymssql path: the same values, the same export hash, errors with SQL Server's numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dbshift.datamove import export
+from dbshift.datamove.area import Area
+from dbshift.datamove.model import Chunk
+from dbshift.tsql import tds
+from dbshift.tsql.result import SqlError
+from dbshift.tsql.tds import TdsConnection, connect_tds
+
+pytestmark = [pytest.mark.estate, pytest.mark.slow]
+LONG = "x\u00e9" * 5000
+
+
+@pytest.fixture(autouse=True)
+def _need_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(tds.ODBC_DRIVER_ENV, raising=False)
+    if tds.odbc_driver() is None:
+        pytest.fail("no ODBC driver for SQL Server: install FreeTDS's (Debian: tdsodbc unixodbc); .ci/run does")
+
+
+def connect(estate, database: str) -> TdsConnection:
+    return connect_tds(estate.tds_endpoints["src2"], estate.source_login, estate.source_password, database)
+
+
+@pytest.fixture(scope="module")
+def scratch(estate) -> str:
+    name = f"ArrowTest_{uuid.uuid4().hex[:8]}"
+    with connect(estate, "master") as conn:
+        conn.query(f"CREATE DATABASE [{name}]")
+    with connect(estate, name) as conn:
+        conn.query(
+            "CREATE TABLE dbo.types (i INT NULL, b BIT NULL, f FLOAT NULL, r REAL NULL, d DECIMAL(12,3) NULL, "
+            "m MONEY NULL, v VARCHAR(10) NULL, nv NVARCHAR(20) NULL, big NVARCHAR(MAX) NULL, d2 DATETIME2(3) NULL, "
+            "da DATE NULL, dt DATETIME NULL, bi BIGINT NULL, ti TINYINT NULL)"
+        )
+        conn.query(
+            "INSERT INTO dbo.types VALUES (-7, 1, 1.25, 0.1, -12.345, 922337203685477.5807, 'abc', "
+            f"N'h\u00e9llo \u20ac', N'{LONG}', '2026-11-01T10:11:12.345', '2026-11-02', "
+            "'2026-11-03 01:02:03.997', 9000000000, 255)"
+        )
+        conn.query(f"INSERT INTO dbo.types VALUES ({', '.join(['NULL'] * 14)})")
+        conn.query(
+            "INSERT INTO dbo.types VALUES (0, 0, -0.0, -3.5, 0, -0.01, '', N'', N'', '0001-01-01', '9999-12-31', "
+            "'1753-01-01', -9223372036854775808, 0)"
+        )
+    return name
+
+
+def both_paths(conn: TdsConnection, sql: str, schema: pa.Schema, columns) -> tuple[pa.Table, pa.Table]:
+    batches = conn.stream_arrow(sql, schema, batch_rows=2)
+    assert batches is not None
+    arrow = pa.Table.from_batches(list(batches), schema=schema)
+    rows = [r for batch in conn.stream(sql) for r in batch]
+    return arrow, pa.Table.from_batches([export._to_batch(rows, columns, schema)], schema=schema)
+
+
+def test_every_type_and_null_equal_to_the_pymssql_path(estate, scratch) -> None:
+    with connect(estate, scratch) as conn:
+        columns = export.source_columns(conn, "types")
+        schema = export.arrow_schema(columns)
+        arrow, tuples = both_paths(conn, "SELECT * FROM dbo.types ORDER BY bi DESC", schema, columns)
+        assert arrow.num_rows == 3
+        assert arrow.to_pylist() == tuples.to_pylist()
+        first = arrow.to_pylist()[0]
+        assert first["nv"] == "h\u00e9llo \u20ac" and first["big"] == LONG  # past FreeTDS's 4 KiB default
+        assert first["d2"] == dt.datetime(2026, 11, 1, 10, 11, 12, 345000)
+        assert arrow.to_pylist()[2] == dict.fromkeys(schema.names)  # NULLs sort last in DESC order
+
+
+def test_export_hash_and_file_are_the_same_on_both_paths(
+    estate, scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    day = dt.date(2026, 11, 1)
+    chunk = Chunk("cell_perf_stats", "src2", "NetPerf01", day, 0)
+    out = {}
+    for label, driver in (("odbc", None), ("pymssql", "")):
+        if driver is None:
+            monkeypatch.delenv(tds.ODBC_DRIVER_ENV, raising=False)
+        else:
+            monkeypatch.setenv(tds.ODBC_DRIVER_ENV, driver)
+        with connect(estate, "NetPerf01") as conn:
+            assert (conn.stream_arrow("SELECT 1 AS one", None) is None) == (label == "pymssql")
+            columns = export.source_columns(conn, "cell_performance_data")
+            raw = Area(tmp_path / label)
+            record = export.export_chunk(
+                conn,
+                chunk,
+                "cell_performance_data",
+                columns,
+                "site_code <> 'S0003'",
+                "measured_at",
+                "cell_id",
+                raw,
+                batch_rows=300,
+            )
+            out[label] = (
+                record.rows,
+                record.hash,
+                pq.read_table(raw.local_path(export.raw_rel(chunk, "cell_performance_data"))),
+            )
+    assert out["odbc"][0] > 300  # several batches
+    assert out["odbc"][:2] == out["pymssql"][:2]
+    assert out["odbc"][2].equals(out["pymssql"][2])
+
+
+def test_a_server_error_has_its_number_and_the_connection_goes_on(estate, scratch) -> None:
+    with connect(estate, scratch) as conn:
+        with pytest.raises(SqlError) as err:
+            list(conn.stream_arrow("SELECT * FROM dbo.no_such_table", None) or [])
+        assert err.value.number == 208
+        assert str(err.value).count("Invalid object name 'dbo.no_such_table'") == 1
+        assert "[FreeTDS]" not in str(err.value)
+        # leaving a read early, then reading again on the same connection
+        first = next(iter(conn.stream_arrow("SELECT i FROM dbo.types", None, batch_rows=1) or []))
+        assert first.num_rows == 1
+        again = pa.Table.from_batches(list(conn.stream_arrow("SELECT i FROM dbo.types ORDER BY i", None) or []))
+        assert again.column("i").to_pylist() == [None, -7, 0]
+
+
+def test_a_wrong_password_on_the_odbc_login_is_18456(estate, scratch) -> None:
+    with connect(estate, scratch) as conn:
+        wrong = TdsConnection(conn._conn, conn.where, (estate.source_login, estate.source_password + "x;{}", scratch))
+        with pytest.raises(SqlError) as err:
+            list(wrong.stream_arrow("SELECT 1 AS one", None) or [])
+        assert err.value.number == 18456
+        assert estate.source_password not in str(err.value)
+
+
+def test_the_driver_comes_from_odbcinst_or_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ODBCSYSINI", str(tmp_path))
+    assert tds.odbc_driver() is None  # no odbcinst.ini there
+    (tmp_path / "odbcinst.ini").write_text("[FreeTDS]\nDriver=libtdsodbc.so\n")
+    assert tds.odbc_driver() == "FreeTDS"
+    monkeypatch.setenv(tds.ODBC_DRIVER_ENV, "ODBC Driver 18 for SQL Server")
+    assert tds.odbc_driver() == "ODBC Driver 18 for SQL Server"
+    monkeypatch.setenv(tds.ODBC_DRIVER_ENV, "")
+    assert tds.odbc_driver() is None
