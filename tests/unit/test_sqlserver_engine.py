@@ -323,3 +323,21 @@ def test_full_backup_to_nul_starts_the_log_chain_and_writes_no_file(emu: SqlServ
     run(emu, "src-host", "INSERT INTO Orders (name) VALUES ('after nul')", "Sales")
     _, header = emu.instance("SRC").backup_log_to_bytes("Sales")  # no 4214: the chain exists
     assert header.first_lsn < header.last_lsn
+
+
+def test_divide_by_zero_raises_8134_as_sql_server_does(emu: SqlServerEmulator) -> None:
+    make_source(emu)
+    for sql in (
+        "SELECT 1/0 AS x",
+        "SELECT amt / (id - id) FROM dbo.Orders",
+        "SELECT id % 0 FROM dbo.Orders",
+        "SELECT 1.5 / CAST(0 AS FLOAT) AS x",
+        "UPDATE dbo.Orders SET amt = amt / (id - 1)",
+    ):
+        err = fails(emu, "src-host", sql, "Sales")
+        assert (err.number, err.errors[0].message) == (8134, "Divide by zero error encountered."), sql
+    assert rows(emu, "src-host", "SELECT amt FROM dbo.Orders ORDER BY id", "Sales") == [[1.5], [2]]  # no UPDATE
+    assert rows(emu, "src-host", "SELECT 7 / 2 AS q, 7 % 2 AS r, 7 / 2.0 AS f", "Sales") == [[3, 1, 3.5]]
+    assert rows(emu, "src-host", "SELECT 1 / NULLIF(0, 0) AS x", "Sales") == [[None]]  # the usual guard
+    # the next error is its own, not a stale divide by zero
+    assert fails(emu, "src-host", "SELECT * FROM dbo.NoSuchTable", "Sales").number == 208

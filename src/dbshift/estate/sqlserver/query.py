@@ -120,6 +120,10 @@ class Translator:
         for add in reversed(list(tree.find_all(exp.Add))):  # innermost first
             if _stringy(add.left) or _stringy(add.right):  # T-SQL '+' on strings concatenates
                 add.replace(exp.DPipe(this=add.left.copy(), expression=add.right.copy()))
+        for div in list(tree.find_all(exp.Div, exp.Mod)):
+            d = div.expression
+            if not (isinstance(d, exp.Literal) and d.is_number and float(d.this) != 0):
+                div.set("expression", exp.Anonymous(this=userdb.DIVISOR_FUNCTION, expressions=[d.copy()]))
         self._temporal_literals(tree)
         for c in tree.find_all(exp.Column):
             c.set("db", None)
@@ -393,6 +397,8 @@ _SQLITE_ERRORS: list[tuple[re.Pattern[str], Any]] = [
 
 def map_sqlite_error(e: sqlite3.Error, targets: list[Mapped]) -> SqlError:
     text = str(e)
+    if userdb.took_divide_by_zero() and "user-defined function raised exception" in text:
+        return sql_error(8134, "Divide by zero error encountered.")
     names = {m.table: m.display for m in targets}
     for pattern, make in _SQLITE_ERRORS:
         m = pattern.search(text)
@@ -405,6 +411,7 @@ def run(session: Session, text: str, stream: StreamFn | None = None) -> ResultSe
     """Run one user SQL statement (query, DML or DDL); a query returns its ResultSet, or with `stream`
     hands its open cursor to stream() (which sends the rows and returns their count) and returns None."""
     tree = parse(text)
+    userdb.took_divide_by_zero()  # a flag left by a statement that failed elsewhere is not this one's
     tr = Translator(session)
     tree = tr.rewrite(tree)
     sql = to_sqlite(tree)

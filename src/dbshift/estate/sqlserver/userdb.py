@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import uuid
 import zlib
 from datetime import UTC, datetime
@@ -38,12 +39,34 @@ def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+DIVISOR_FUNCTION = "TSQL_DIVISOR"  # wraps every divisor of user SQL (query.Translator)
+
+
 def _utcnow_text() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 def _checksum(*args: Any) -> int:
     return zlib.crc32(repr(args).encode()) - 2**31
+
+
+_divide_by_zero = threading.local()
+
+
+def _divisor(v: Any) -> Any:
+    # SQL Server raises Msg 8134 (ARITHABORT/ANSI_WARNINGS are on by default) where SQLite's x / 0 is NULL.
+    # sqlite3 reports only "user-defined function raised exception": the flag tells which function it was.
+    if isinstance(v, int | float) and v == 0:
+        _divide_by_zero.raised = True
+        raise ZeroDivisionError
+    return v
+
+
+def took_divide_by_zero() -> bool:
+    """True (once) when the last statement on this thread failed in TSQL_DIVISOR."""
+    raised = getattr(_divide_by_zero, "raised", False)
+    _divide_by_zero.raised = False
+    return raised
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -55,6 +78,7 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.create_function(name, 0, _utcnow_text)
     conn.create_function("CHECKSUM", -1, _checksum, deterministic=True)
     conn.create_function("BINARY_CHECKSUM", -1, _checksum, deterministic=True)
+    conn.create_function(DIVISOR_FUNCTION, 1, _divisor, deterministic=True)
     return conn
 
 
