@@ -9,8 +9,9 @@ source rows (two tables x two databases x two servers), then in this one run tim
   (a) `psql \\copy` of the same final rows from a CSV file into an empty copy of the table: the load limit;
   (b) batched row-by-row INSERTs (psycopg executemany, 1,000 rows per batch) of a sample of those rows
       (INSERT-SAMPLE rows: all 5M would take many minutes; the rate is what is compared);
-  (c) every source table on every server and database read with SELECT * through the same TDS client,
-      as many at once as the export runs, rows discarded: the emulated source's own read limit.
+  (c) every source table on every server and database read with SELECT * through the export's own
+      reader, as many at once as the export runs, rows discarded: the emulated source's own read limit;
+  (d) the same read through pymssql (when (c) went through an ODBC driver): what the ODBC reader gains.
 
 Prints rows/s and the ratios against issue 4's targets: import >= 0.8x (a); end to end with validation
 >= 0.5x (a); end to end >= 10x (b). The last two cannot be met by any pipeline that reads the source
@@ -144,6 +145,7 @@ def main() -> int:
     from dbshift.estate.manager import Estate
     from dbshift.estate.migration import estate_migration_env, write_estate_migration_config
     from dbshift.estate.seed import seed_sources
+    from dbshift.tsql.tds import ODBC_DRIVER_ENV, odbc_driver
 
     work = Path(tempfile.mkdtemp(prefix="dbshift-bench-migrate-"))
     estate = Estate(work / "estate", tlog_backup_interval_seconds=86400)
@@ -176,9 +178,15 @@ def main() -> int:
                     f.write(block)
         copy_s = bench_copy(info.postgres_dsn, csv_path, final_rows)
         ins_rows, ins_s = bench_insert(info.postgres_dsn, csv_path, args.insert_sample)
-        read_rows, read_s, reader = bench_source_read(
-            config, config.runtime.source_credentials(), config.runtime.parallelism
-        )
+        creds = config.runtime.source_credentials()
+        read_rows, read_s, reader = bench_source_read(config, creds, config.runtime.parallelism)
+        old_read = None
+        if odbc_driver() is not None:  # (d): the same read through pymssql, the reader the export used before
+            os.environ[ODBC_DRIVER_ENV] = ""
+            try:
+                old_read = bench_source_read(config, creds, config.runtime.parallelism)
+            finally:
+                del os.environ[ODBC_DRIVER_ENV]
 
         copy_rate, insert_rate = final_rows / copy_s, ins_rows / ins_s
         print(f"\nsource rows {source_rows:,} -> target rows {final_rows:,}")
@@ -191,6 +199,8 @@ def main() -> int:
         print(f"  (a) psql \\copy {copy_s:7.2f}s  {copy_rate:12,.0f} rows/s")
         print(f"  (b) INSERTs    {ins_s:7.2f}s  {insert_rate:12,.0f} rows/s ({ins_rows:,}-row sample)")
         print(f"  (c) source read {read_s:6.2f}s  {read_rows / read_s:12,.0f} rows/s (SELECT *, rows discarded)")
+        if old_read is not None:
+            print(f"  (d) ditto, pymssql {old_read[1]:5.2f}s  {old_read[0] / old_read[1]:9,.0f} rows/s")
         import_rate = final_rows / stages["import"].seconds
         export_rate = source_rows / stages["export"].seconds
         read_rate = read_rows / read_s
@@ -216,6 +226,8 @@ def main() -> int:
         print("restated against those limits:")
         check("export / (c)", export_rate / read_rate, TARGET_EXPORT_VS_READ)
         check("end to end / ((c) then (a))", e2e_rate / floor_rate, TARGET_E2E_VS_READ_THEN_COPY)
+        if old_read is not None:
+            print(f"(c) / (d) = {read_rate / (old_read[0] / old_read[1]):.2f}x: the ODBC reader against pymssql")
     finally:
         if args.keep:
             print(f"kept: {work}")

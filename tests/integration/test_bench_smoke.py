@@ -44,6 +44,7 @@ def test_migrate_bench_runs_and_prints_every_ratio() -> None:
     for label in labels:
         assert re.search(rf"^  {re.escape(label)} +[0-9.]+x \(target >= ", run.stdout, re.M), run.stdout
     assert "source reader: arrow-odbc over the FreeTDS ODBC driver" in run.stdout
+    assert re.search(r"^\(c\) / \(d\) = [0-9.]+x: the ODBC reader against pymssql$", run.stdout, re.M), run.stdout
 
 
 def test_convert_bench_runs_and_prints_both_converters(postgres_dsn: str) -> None:

@@ -42,17 +42,17 @@ def scratch(estate) -> str:
         conn.query(
             "CREATE TABLE dbo.types (i INT NULL, b BIT NULL, f FLOAT NULL, r REAL NULL, d DECIMAL(12,3) NULL, "
             "m MONEY NULL, v VARCHAR(10) NULL, nv NVARCHAR(20) NULL, big NVARCHAR(MAX) NULL, d2 DATETIME2(3) NULL, "
-            "da DATE NULL, dt DATETIME NULL, bi BIGINT NULL, ti TINYINT NULL)"
+            "da DATE NULL, dt DATETIME NULL, bi BIGINT NULL, ti TINYINT NULL, d7 DATETIME2(7) NULL)"
         )
         conn.query(
             "INSERT INTO dbo.types VALUES (-7, 1, 1.25, 0.1, -12.345, 922337203685477.5807, 'abc', "
             f"N'h\u00e9llo \u20ac', N'{LONG}', '2026-11-01T10:11:12.345', '2026-11-02', "
-            "'2026-11-03 01:02:03.997', 9000000000, 255)"
+            "'2026-11-03 01:02:03.997', 9000000000, 255, '2026-11-01T10:11:12.1234567')"
         )
-        conn.query(f"INSERT INTO dbo.types VALUES ({', '.join(['NULL'] * 14)})")
+        conn.query(f"INSERT INTO dbo.types VALUES ({', '.join(['NULL'] * 15)})")
         conn.query(
             "INSERT INTO dbo.types VALUES (0, 0, -0.0, -3.5, 0, -0.01, '', N'', N'', '0001-01-01', '9999-12-31', "
-            "'1753-01-01', -9223372036854775808, 0)"
+            "'1753-01-01', -9223372036854775808, 0, '2026-11-01T23:59:59.9999999')"
         )
     return name
 
@@ -75,6 +75,7 @@ def test_every_type_and_null_equal_to_the_pymssql_path(estate, scratch) -> None:
         first = arrow.to_pylist()[0]
         assert first["nv"] == "h\u00e9llo \u20ac" and first["big"] == LONG  # past FreeTDS's 4 KiB default
         assert first["d2"] == dt.datetime(2026, 11, 1, 10, 11, 12, 345000)
+        assert first["d7"] == dt.datetime(2026, 11, 1, 10, 11, 12, 123456)  # 100 ns ticks cut to Arrow's us
         assert arrow.to_pylist()[2] == dict.fromkeys(schema.names)  # NULLs sort last in DESC order
 
 
