@@ -114,6 +114,8 @@ class DateRewrites:
         return raw("LOCALTIMESTAMP")  # GETDATE()/SYSDATETIME(): local time without a zone, like datetime
 
     def _r_convert(self, node: exp.Expression) -> exp.Expression:
+        if node.args.get("safe") and node.args.get("style") is None:  # TRY_CONVERT(type, x) is TRY_CAST(x AS type)
+            return self._r_trycast(exp.TryCast(this=node.expression, to=node.this))
         if node.args.get("safe"):
             self.ctx.note(
                 "warning", "TRY_CONVERT → CAST: PostgreSQL raises an error where T-SQL returns NULL", "try-cast"

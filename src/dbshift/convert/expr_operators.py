@@ -9,6 +9,45 @@ from sqlglot import exp
 from dbshift.convert import expr_binary, types
 from dbshift.convert.expr_base import raw, sql_of
 
+_T = exp.DataType.Type
+# Targets whose PostgreSQL input function refuses what T-SQL's conversion refuses (bit is not among them:
+# T-SQL turns any non-zero number string into 1; string targets never fail).
+_TRY_CAST_TYPES = (
+    *(_T.TINYINT, _T.UTINYINT, _T.SMALLINT, _T.INT, _T.BIGINT),
+    *(_T.DECIMAL, _T.MONEY, _T.SMALLMONEY, _T.FLOAT, _T.DOUBLE),
+    *(_T.DATE, _T.DATETIME, _T.DATETIME2, _T.SMALLDATETIME, _T.TIMESTAMP, _T.TIME, _T.UUID),
+)
+
+TRY_CAST_SQL = """CREATE OR REPLACE FUNCTION public.dbshift_try_cast(v text, target anyelement) RETURNS anyelement
+LANGUAGE plpgsql STABLE AS $f$
+-- TRY_CAST(<string> AS <type>): the text through the type's input function (PL/pgSQL assignment), NULL
+-- where that raises a data error, as T-SQL's TRY_CAST returns NULL. T-SQL converts a blank string to 0 for
+-- integer and float types and to 1900-01-01 for date and time types; so does this.
+DECLARE
+    r target%TYPE;
+    t text := pg_typeof(target)::text;
+BEGIN
+    IF v IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF btrim(v) = '' THEN
+        IF t IN ('smallint', 'integer', 'bigint', 'real', 'double precision') THEN
+            r := 0;
+        ELSIF t IN ('date', 'timestamp without time zone') THEN
+            r := '1900-01-01';
+        ELSIF t = 'time without time zone' THEN
+            r := '00:00:00';
+        END IF;
+        RETURN r;
+    END IF;
+    r := v;
+    RETURN r;
+EXCEPTION WHEN data_exception THEN
+    RETURN NULL;
+END
+$f$;
+"""
+
 _INTEGER_TYPES = (
     exp.DataType.Type.INT,
     exp.DataType.Type.BIGINT,
@@ -107,10 +146,25 @@ class OperatorRewrites:
         return node
 
     def _r_trycast(self, node: exp.TryCast) -> exp.Expression:
+        """TRY_CAST/TRY_CONVERT of a string to a number, date/time or uniqueidentifier: NULL where the text does
+        not convert, as T-SQL returns, through public.dbshift_try_cast (created with the object)."""
+        to = node.args.get("to")
+        if (
+            isinstance(to, exp.DataType)
+            and self.kind(node.this) == "string"
+            and to.is_type(*_TRY_CAST_TYPES)
+            and not node.args.get("format")
+        ):
+            self.ctx.support["try_cast"] = TRY_CAST_SQL
+            call = raw(f"public.dbshift_try_cast(CAST({sql_of(node.this)} AS text), CAST(NULL AS {sql_of(to)}))")
+            return exp.Cast(this=call, to=to.copy())  # the outer CAST applies precision and scale
         self.ctx.note(
-            "warning", "TRY_CAST/TRY_CONVERT → CAST: PostgreSQL raises an error where T-SQL returns NULL", "try-cast"
+            "warning",
+            "TRY_CAST/TRY_CONVERT of a non-string value (or to bit, a string type, or with a style) → CAST: "
+            "PostgreSQL raises an error where T-SQL returns NULL",
+            "try-cast",
         )
-        return self._r_cast(exp.Cast(this=node.this, to=node.args.get("to")))
+        return self._r_cast(exp.Cast(this=node.this, to=to))
 
     def _r_like(self, node: exp.Like) -> exp.Expression:
         """LIKE with [a-z] / [^0-9] classes → SIMILAR TO (same wildcards % and _, and bracket classes)."""
