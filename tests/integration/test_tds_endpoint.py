@@ -76,6 +76,13 @@ def test_every_type_and_null_arrives_as_python_values(estate, scratch) -> None:
         ]
 
 
+def test_describing_a_missing_table_raises_its_error(estate, scratch) -> None:
+    with connect(estate, scratch, "src2") as conn:
+        with pytest.raises(SqlError) as err:
+            conn.columns("SELECT * FROM dbo.no_such_table")
+        assert err.value.number == 208 and "no_such_table" in str(err.value)
+
+
 def test_an_error_in_a_batch_surfaces_with_its_number(estate, scratch) -> None:
     with connect(estate, scratch, "src2") as conn:
         with pytest.raises(SqlError) as err:

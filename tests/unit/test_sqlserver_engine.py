@@ -341,3 +341,14 @@ def test_divide_by_zero_raises_8134_as_sql_server_does(emu: SqlServerEmulator) -
     assert rows(emu, "src-host", "SELECT 1 / NULLIF(0, 0) AS x", "Sales") == [[None]]  # the usual guard
     # the next error is its own, not a stale divide by zero
     assert fails(emu, "src-host", "SELECT * FROM dbo.NoSuchTable", "Sales").number == 208
+
+
+def test_describe_first_result_set_describes_an_error_in_a_row(emu: SqlServerEmulator) -> None:
+    make_source(emu)
+    q = "SELECT name, system_type_name, error_number, error_message FROM sys.dm_exec_describe_first_result_set"
+    assert rows(emu, "src-host", f"{q}(N'SELECT id, name FROM dbo.Orders', NULL, 0)", "Sales") == [
+        ["id", "int", None, None],
+        ["name", "nvarchar(50)", None, None],
+    ]
+    [[name, tname, number, message]] = rows(emu, "src-host", f"{q}(N'SELECT * FROM dbo.Nope', NULL, 0)", "Sales")
+    assert (name, tname, number) == (None, None, 208) and "Invalid object name" in message

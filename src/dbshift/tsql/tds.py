@@ -37,7 +37,9 @@ TDS_VERSION = "7.4"  # DATETIME2 and DATE arrive as datetime/date only from TDS 
 SESSION_SETTINGS = "SET ANSI_NULLS ON; SET QUOTED_IDENTIFIER ON; SET TEXTSIZE 2147483647;"
 ODBC_DRIVER_ENV, ODBC_OPTIONS_ENV = "DBSHIFT_ODBC_DRIVER", "DBSHIFT_ODBC_OPTIONS"
 FREETDS = "FreeTDS"
-MAX_TEXT_BYTES = 1 << 20  # buffer per value of a varchar(max)-like column; a longer value is an error, not cut
+# Types without a bound the driver can size a buffer by: arrow-odbc would need max_text_size and then cuts
+# longer values without a word (seen with FreeTDS), so results with such a column go through pymssql.
+_UNBOUNDED = re.compile(r"\(max\)\s*$|^\s*(text|ntext|image|xml|sql_variant|geography|geometry|hierarchyid)\b", re.I)
 _ODBC_ERROR = re.compile(r"State: (?P<state>\w+), Native error: (?P<number>-?\d+), Message: (?P<text>.*)", re.S)
 
 
@@ -187,9 +189,12 @@ class TdsConnection:
     ) -> Iterator[pa.RecordBatch] | None:
         """The rows of a big result as Arrow record batches of `schema` (one field per result column, in
         order; the driver converts each value to its field's type; None: the types the driver reports),
-        decoded in native code; None when no ODBC driver is available (module docstring): use stream()."""
+        decoded in native code. None when no ODBC driver is available (module docstring) or a result column
+        has no length bound (varchar(max), xml...): then use stream()."""
         driver = odbc_driver()
         if driver is None or self._login is None:
+            return None
+        if any(_UNBOUNDED.search(type_name) for _name, type_name in self.columns(sql)):
             return None
         if batch_rows < 1:
             raise ValueError(f"batch_rows must be at least 1, not {batch_rows}")
@@ -224,9 +229,7 @@ class TdsConnection:
 
         finished = False
         try:
-            reader = conn.read_arrow_batches(
-                sql, batch_size=batch_rows, schema=schema, max_text_size=MAX_TEXT_BYTES, fetch_concurrently=True
-            )
+            reader = conn.read_arrow_batches(sql, batch_size=batch_rows, schema=schema, fetch_concurrently=True)
             for batch in reader:
                 # the driver names the fields after the result's columns: hand back exactly `schema`
                 yield batch if schema is None else pa.RecordBatch.from_arrays(batch.columns, schema=schema)
@@ -241,10 +244,13 @@ class TdsConnection:
         """(name, T-SQL type name) of each column of the query's result, as SQL Server describes it."""
         text = sql.replace("'", "''")
         _, rows = self.query(
-            "SELECT name, system_type_name FROM sys.dm_exec_describe_first_result_set("
+            "SELECT name, system_type_name, error_number, error_message FROM sys.dm_exec_describe_first_result_set("
             f"N'{text}', NULL, 0) ORDER BY column_ordinal"
         )
-        return [(str(name or ""), str(tname)) for name, tname in rows]
+        for _name, _tname, number, message in rows:
+            if number is not None:  # the function describes an error in a row instead of raising it
+                raise SqlError([SqlErrorDetail(int(number), str(message), 16)], server=self.where)
+        return [(str(name or ""), str(tname)) for name, tname, _n, _m in rows]
 
     def close(self) -> None:
         self._odbc = None  # arrow-odbc disconnects when the connection object goes

@@ -326,22 +326,28 @@ def describe_first_result_set(session: Session, text: str) -> ResultSet:
     from dbshift.estate.sqlserver import tds_wire
 
     cols = ["is_hidden", "column_ordinal", "name", "is_nullable", "system_type_id", "system_type_name"]
-    tree = parse(text)
-    if not isinstance(tree, exp.Query):
-        return ResultSet(cols, [])
+    cols += ["error_number", "error_message"]
     tr = Translator(session)
-    tree = tr.rewrite(tree)
-    cur = session.connection().execute(to_sqlite(tree))
     try:
-        sample = cur.fetchmany(1000)
-        decl = declared_types(tree, tr, cur.description)
-        names = result_columns(tree, cur.description)
-    finally:
-        cur.close()
+        tree = parse(text)
+        if not isinstance(tree, exp.Query):
+            return ResultSet(cols, [])
+        tree = tr.rewrite(tree)
+        cur = session.connection().execute(to_sqlite(tree))
+        try:
+            sample = cur.fetchmany(1000)
+            decl = declared_types(tree, tr, cur.description)
+            names = result_columns(tree, cur.description)
+        finally:
+            cur.close()
+    except (SqlError, sqlite3.Error) as e:
+        # As documented: an error is not raised but described, in one row with the other columns NULL.
+        err = e if isinstance(e, SqlError) else map_sqlite_error(e, tr.targets)
+        return ResultSet(cols, [[None] * 6 + [err.number, err.errors[0].message]])
     rows = []
     for i, (name, (dtype, nullable)) in enumerate(zip(names, decl, strict=True)):
         wt = tds_wire.parse_tsql_type(dtype) or tds_wire.infer_type(r[i] for r in sample)
-        rows.append([0, i + 1, name or None, int(nullable), 0, wt.tsql])
+        rows.append([0, i + 1, name or None, int(nullable), 0, wt.tsql, None, None])
     return ResultSet(cols, rows)
 
 

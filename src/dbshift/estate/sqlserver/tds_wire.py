@@ -448,7 +448,9 @@ def parse_tsql_type(decl: str | None) -> WireType | None:
         return WireType("nvarchar", 128)
     if base in ("UNIQUEIDENTIFIER", "UUID"):
         return WireType("nvarchar", 36)
-    if base in ("XML", "DATETIMEOFFSET", "TIMESTAMPTZ", "TIME"):
+    if base == "XML":  # unbounded in SQL Server (2 GB): as nvarchar(max), never cut at 4,000 characters
+        return WireType("nvarchar", MAX)
+    if base in ("DATETIMEOFFSET", "TIMESTAMPTZ", "TIME"):
         return WireType("nvarchar", NVARCHAR_DEFAULT)
     if base in ("VARBINARY", "BINARY", "BLOB", "IMAGE"):
         return WireType("varbinary", length(MAX))
