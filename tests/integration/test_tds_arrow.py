@@ -164,3 +164,14 @@ def test_a_result_with_an_unbounded_column_goes_through_pymssql_whole(estate, sc
         got: list[pa.RecordBatch] = []
         export._read_batches(conn, "SELECT k, doc FROM dbo.wide", columns, 10, got.append)
         assert pa.Table.from_batches(got).to_pylist() == [{"k": 1, "doc": long}]
+
+
+def test_full_width_text_arrives_whole(estate, scratch) -> None:
+    # nvarchar(n) counts UTF-16 code units; in UTF-8 a character takes up to 4 bytes: no value may be cut
+    values = ["\u20ac" * 4, "\U0001f600" * 2, "\u00e9" * 4]  # 12, 8 and 8 bytes in 4 code units
+    with connect(estate, scratch) as conn:
+        conn.query("CREATE TABLE dbo.full_width (k INT NOT NULL, s NVARCHAR(4) NULL)")
+        conn.query("INSERT INTO dbo.full_width VALUES " + ", ".join(f"({i}, N'{v}')" for i, v in enumerate(values)))
+        batches = conn.stream_arrow("SELECT s FROM dbo.full_width ORDER BY k", pa.schema([("s", pa.string())]))
+        assert batches is not None
+        assert pa.Table.from_batches(list(batches)).column("s").to_pylist() == values
