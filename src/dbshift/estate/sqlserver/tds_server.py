@@ -338,6 +338,13 @@ class TdsConnection:
                             )
                         )
                     status = DONE_ERROR
+                except (Cancelled, ClientGone):
+                    raise
+                except Exception as e:  # an emulator bug: tell the client, keep the connection, log the trace
+                    log.exception("batch failed inside the emulator: %.200s", sql)
+                    text = f"dbshift SQL Server emulator internal error ({type(e).__name__}: {e}); see its log"
+                    reply.write(tds_wire.message(50000, text, 16, 1, self.inst.server_name))
+                    status = DONE_ERROR
                 finally:
                     session.sink = None
                     if not session.trancount:
