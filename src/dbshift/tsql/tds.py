@@ -13,9 +13,9 @@ FreeTDS reports, e.g. 18456 for a rejected login, 20009 when nothing answers).
 
 Why two clients: pymssql builds a Python object per value (~1 µs each), which made the export CPU-bound
 in the client. arrow-odbc binds column buffers and fills Arrow arrays in native code (about 30x less client
-CPU, measured by bench/migrate.py). It needs an ODBC driver for SQL Server: FreeTDS's (Debian: tdsodbc) is
-found by itself; DBSHIFT_ODBC_DRIVER names another ("ODBC Driver 18 for SQL Server", with
-DBSHIFT_ODBC_OPTIONS for its own keywords, e.g. "Encrypt=yes"), or "" to always use pymssql.
+CPU when profiled; bench/migrate.py's (c)/(d) shows the read rate gained). It needs an ODBC driver for SQL
+Server: FreeTDS's (Debian: tdsodbc) is found by itself; DBSHIFT_ODBC_DRIVER names another ("ODBC Driver 18
+for SQL Server", with DBSHIFT_ODBC_OPTIONS for its own keywords, e.g. "Encrypt=yes"), or "" for pymssql only.
 """
 
 from __future__ import annotations
@@ -98,9 +98,9 @@ def odbc_driver() -> str | None:
     return FREETDS if ini.has_section(FREETDS) else None
 
 
-def _odbc_value(v: str) -> str:
-    # ODBC connection-string quoting: braces only when needed (FreeTDS takes plain values most reliably)
-    return "{" + v.replace("}", "}}") + "}" if re.search(r"[;{}=\s]", v) or v != v.strip() else v
+def _plain_odbc_value(v: str) -> bool:
+    # FreeTDS refused a correct password in ODBC's {braces}: a login needing them reads through pymssql
+    return not re.search(r"[;{}]", v) and v == v.strip()
 
 
 def _odbc_error(exc: BaseException, where: str) -> SqlError:
@@ -189,10 +189,10 @@ class TdsConnection:
     ) -> Iterator[pa.RecordBatch] | None:
         """The rows of a big result as Arrow record batches of `schema` (one field per result column, in
         order; the driver converts each value to its field's type; None: the types the driver reports),
-        decoded in native code. None when no ODBC driver is available (module docstring) or a result column
-        has no length bound (varchar(max), xml...): then use stream()."""
+        decoded in native code. None when no ODBC driver is available (module docstring), a result column
+        has no length bound (varchar(max), xml...) or the login has ; { } in it: then use stream()."""
         driver = odbc_driver()
-        if driver is None or self._login is None:
+        if driver is None or self._login is None or not all(map(_plain_odbc_value, self._login)):
             return None
         if any(_UNBOUNDED.search(type_name) for _name, type_name in self.columns(sql)):
             return None
@@ -210,8 +210,7 @@ class TdsConnection:
             server = f"Server={host};Port={port};TDS_Version={TDS_VERSION};ClientCharset=UTF-8"
             if driver != FREETDS:
                 server = f"Server=tcp:{host},{port}"
-            parts = [f"Driver={{{driver}}}", server, f"Database={_odbc_value(database)}"]
-            parts += [f"UID={_odbc_value(user)}", f"PWD={_odbc_value(password)}"]
+            parts = [f"Driver={{{driver}}}", server, f"Database={database}", f"UID={user}", f"PWD={password}"]
             extra = os.environ.get(ODBC_OPTIONS_ENV, "").strip().strip(";")
             try:
                 conn = arrow_odbc.connect(";".join(parts + ([extra] if extra else [])), login_timeout_sec=30)
