@@ -33,6 +33,7 @@ description:
 author:
   - dbshift contributors
 extends_documentation_fragment:
+  - dr_runbook
   - action_common_attributes
 attributes:
   check_mode:
@@ -123,27 +124,6 @@ options:
     elements: str
     default: []
     choices: [storage_encrypted, publicly_accessible, multi_az, deletion_protection, backup_retention]
-  api_timeout:
-    description:
-      - Seconds to wait for the source Region's RDS API (read for the parity check) before treating it as down.
-    type: float
-    default: 5.0
-  wait_timeout:
-    description:
-      - Seconds to wait for each snapshot copy, cluster, instance and the global cluster's new writer. AWS keeps
-        working; a rerun finds the same resources and waits again.
-    type: int
-    default: 7200
-  poll_interval:
-    description:
-      - Seconds between two reads of a resource's state.
-    type: float
-    default: 30.0
-  endpoint_url:
-    description:
-      - AWS endpoint URL for every Region. Omit it for real AWS; the emulated estate sets it to its AWS emulator.
-        When omitted, E(AWS_ENDPOINT_URL) is honoured.
-    type: str
 notes:
   - Runs on the controller with the Python environment that has dbshift installed.
   - The global options call only O(target_region) (and O(source_region) for the parity check, if it answers).
@@ -285,6 +265,7 @@ parity_waived:
   sample: ["multi_az: source is Multi-AZ, DB cluster sales-aurora-dr is not"]
 """
 
+from ansible.module_utils.dbshift_dr import RUNBOOK_AWS_SPEC  # noqa: E402
 from ansible.module_utils.dbshift_import import DbshiftImport, run_and_exit  # noqa: E402
 
 OPTIONS = ["auto", "global_failover", "global_switchover", "snapshot_restore"]
@@ -306,10 +287,7 @@ ARGUMENT_SPEC = {
     "deletion_protection": {"type": "bool", "default": True},
     "backup_retention_days": {"type": "int"},
     "parity_waive": {"type": "list", "elements": "str", "default": [], "choices": PARITY_NAMES},
-    "api_timeout": {"type": "float", "default": 5.0},
-    "wait_timeout": {"type": "int", "default": 7200},
-    "poll_interval": {"type": "float", "default": 30.0},
-    "endpoint_url": {"type": "str"},
+    **RUNBOOK_AWS_SPEC,
 }
 DBSHIFT = DbshiftImport()
 with DBSHIFT:

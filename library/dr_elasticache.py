@@ -31,6 +31,7 @@ description:
 author:
   - dbshift contributors
 extends_documentation_fragment:
+  - dr_runbook
   - action_common_attributes
 attributes:
   check_mode:
@@ -135,27 +136,6 @@ options:
     default: []
     choices: [storage_encrypted, transit_encryption, multi_az, backup_retention, bucket_tls_only,
               bucket_public_access_block]
-  api_timeout:
-    description:
-      - Seconds to wait for the source Region's ElastiCache API (parity check) before deciding it does not answer.
-    type: float
-    default: 5.0
-  wait_timeout:
-    description:
-      - Seconds to wait for each backup, export, failover and group before failing. AWS keeps working; a rerun
-        finds the same resource and waits again.
-    type: int
-    default: 7200
-  poll_interval:
-    description:
-      - Seconds between two reads of a resource's state.
-    type: float
-    default: 30.0
-  endpoint_url:
-    description:
-      - AWS endpoint URL for every Region. Omit it for real AWS; the emulated estate sets it to its AWS emulator.
-        When omitted, E(AWS_ENDPOINT_URL) is honoured.
-    type: str
 notes:
   - Runs on the controller with the Python environment that has dbshift installed.
   - V(global_failover) calls only the target Region. V(backup_seed) needs the source Region until the copies are in
@@ -310,6 +290,7 @@ parity_waived:
   sample: ["backup_retention: sessions-dr keeps backups 1 days, source 7"]
 """
 
+from ansible.module_utils.dbshift_dr import RUNBOOK_AWS_SPEC  # noqa: E402
 from ansible.module_utils.dbshift_import import DbshiftImport, run_and_exit  # noqa: E402
 
 METHODS = ["auto", "global_failover", "backup_seed"]
@@ -342,10 +323,7 @@ ARGUMENT_SPEC = {
     "multi_az": {"type": "bool", "default": True},
     "snapshot_retention_days": {"type": "int", "default": 7},
     "parity_waive": {"type": "list", "elements": "str", "default": [], "choices": PARITY_NAMES},
-    "api_timeout": {"type": "float", "default": 5.0},
-    "wait_timeout": {"type": "int", "default": 7200},
-    "poll_interval": {"type": "float", "default": 30.0},
-    "endpoint_url": {"type": "str"},
+    **RUNBOOK_AWS_SPEC,
 }
 DBSHIFT = DbshiftImport()
 with DBSHIFT:

@@ -36,6 +36,7 @@ description:
 author:
   - dbshift contributors
 extends_documentation_fragment:
+  - dr_runbook
   - action_common_attributes
 attributes:
   check_mode:
@@ -151,11 +152,6 @@ options:
       - V(auto) - a snapshot older than this is not recent enough for option C.
     type: int
     default: 24
-  api_timeout:
-    description:
-      - V(auto) - seconds to wait for the source Region's RDS API before deciding it does not answer.
-    type: float
-    default: 5.0
   source_dsn:
     description:
       - Option D - the source database server; its scheme chooses the engine (V(auto) probes it in O(database)).
@@ -202,22 +198,6 @@ options:
     description:
       - Option D for SQL Server only - ARN of a KMS key in O(source_region) that rds_backup_database encrypts the
         backup with (C(@kms_master_key_arn)).
-    type: str
-  wait_timeout:
-    description:
-      - Seconds to wait for each snapshot and instance to become available before failing. AWS keeps working; a
-        rerun finds the same resource and waits again.
-    type: int
-    default: 7200
-  poll_interval:
-    description:
-      - Seconds between two reads of a snapshot or instance state.
-    type: float
-    default: 30.0
-  endpoint_url:
-    description:
-      - AWS endpoint URL for every Region. Omit it for real AWS; the emulated estate sets it to its AWS emulator.
-        When omitted, E(AWS_ENDPOINT_URL) is honoured.
     type: str
 notes:
   - Runs on the controller with the Python environment that has dbshift installed.
@@ -393,6 +373,7 @@ rows:
   sample: {"public.orders": 1200}
 """
 
+from ansible.module_utils.dbshift_dr import RUNBOOK_AWS_SPEC  # noqa: E402
 from ansible.module_utils.dbshift_import import DbshiftImport, run_and_exit  # noqa: E402
 
 OPTIONS = ["auto", "promote_replica", "pitr_replicated_backup", "snapshot_copy", "native_dump"]
@@ -427,7 +408,6 @@ ARGUMENT_SPEC = {
     "parity_waive": {"type": "list", "elements": "str", "default": [], "choices": PARITY_NAMES},
     "infeasible_options": {"type": "list", "elements": "str", "default": []},
     "snapshot_max_age_hours": {"type": "int", "default": 24},
-    "api_timeout": {"type": "float", "default": 5.0},
     "source_dsn": {"type": "str", "no_log": True},
     "database": {"type": "str"},
     "dump_bucket": {"type": "str"},
@@ -436,9 +416,7 @@ ARGUMENT_SPEC = {
     "target_database": {"type": "str"},
     "source_dump_bucket": {"type": "str"},
     "source_kms_key_arn": {"type": "str"},
-    "wait_timeout": {"type": "int", "default": 7200},
-    "poll_interval": {"type": "float", "default": 30.0},
-    "endpoint_url": {"type": "str"},
+    **RUNBOOK_AWS_SPEC,
 }
 DBSHIFT = DbshiftImport()
 with DBSHIFT:

@@ -33,6 +33,7 @@ description:
 author:
   - dbshift contributors
 extends_documentation_fragment:
+  - dr_runbook
   - action_common_attributes
 attributes:
   check_mode:
@@ -141,28 +142,6 @@ options:
     elements: str
     default: []
     choices: [storage_encrypted, publicly_accessible, multi_az, backup_retention]
-  api_timeout:
-    description:
-      - Seconds to wait for the source Region's Redshift API (parity check after V(restore)) before treating it
-        as impaired.
-    type: float
-    default: 5.0
-  wait_timeout:
-    description:
-      - Seconds to wait for each snapshot, copy and cluster before failing. AWS keeps working; a rerun finds the
-        same resource and waits again.
-    type: int
-    default: 7200
-  poll_interval:
-    description:
-      - Seconds between two reads of a snapshot or cluster state.
-    type: float
-    default: 30.0
-  endpoint_url:
-    description:
-      - AWS endpoint URL for every Region. Omit it for real AWS; the emulated estate sets it to its AWS emulator.
-        When omitted, E(AWS_ENDPOINT_URL) is honoured.
-    type: str
 notes:
   - Runs on the controller with the Python environment that has dbshift installed.
   - Redshift copies only snapshots taken after cross-Region copy was enabled; run V(enable_copy) (and V(snapshot))
@@ -299,6 +278,7 @@ parity_waived:
   sample: ["multi_az: source is Multi-AZ, analytics-dr is Single-AZ"]
 """
 
+from ansible.module_utils.dbshift_dr import RUNBOOK_AWS_SPEC  # noqa: E402
 from ansible.module_utils.dbshift_import import DbshiftImport, run_and_exit  # noqa: E402
 
 ACTIONS = ["enable_copy", "snapshot", "relocate", "restore"]
@@ -325,10 +305,7 @@ ARGUMENT_SPEC = {
     "availability_zone_relocation": {"type": "bool", "default": False},
     "relocate_availability_zone": {"type": "str"},
     "parity_waive": {"type": "list", "elements": "str", "default": [], "choices": PARITY_NAMES},
-    "api_timeout": {"type": "float", "default": 5.0},
-    "wait_timeout": {"type": "int", "default": 7200},
-    "poll_interval": {"type": "float", "default": 30.0},
-    "endpoint_url": {"type": "str"},
+    **RUNBOOK_AWS_SPEC,
 }
 DBSHIFT = DbshiftImport()
 with DBSHIFT:
