@@ -72,8 +72,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_tlog_fetch(args: argparse.Namespace) -> int:
     from dbshift.fallforward.tlog_fetch import fetch_tlogs
 
-    if args.seqs is not None and args.end_seq is not None:
-        raise DbshiftError("--end-seq goes with --start-seq; --seqs lists every seq itself")
     logs = fetch_tlogs(
         args.s3_prefix,
         args.start_seq,

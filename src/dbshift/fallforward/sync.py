@@ -22,7 +22,7 @@ from dbshift.fallforward.chain import ChainGapError, LogBackup, plan_chain
 from dbshift.fallforward.endpoints import Endpoints, S3Url, run_on_host, sql_name, sql_str
 from dbshift.fallforward.full_restore import last_full_restore, target_state
 from dbshift.fallforward.rds import active_tasks, submitted_task_id, wait_task
-from dbshift.fallforward.tlog_fetch import format_seqs
+from dbshift.fallforward.tlog_fetch import check_selection, format_seqs
 from dbshift.tsql.result import SqlError
 from dbshift.tsql.session import SqlSession
 
@@ -283,10 +283,9 @@ def tlog_fetch(
 ) -> FetchResult:
     """Download and decrypt the copied logs onto the host with `dbshift tlog fetch` (re-entrant there):
     the seq range from start_seq, or exactly `seqs` (CopyResult.seqs) instead."""
-    if seqs is not None and (start_seq is not None or end_seq is not None):
-        raise DbshiftError("give either start_seq (and end_seq) or seqs, not both")
     if s3_prefix is None or (start_seq is None and not seqs):
         return FetchResult(changed=False)
+    check_selection(start_seq, end_seq, seqs)
     if check_mode:
         return FetchResult(changed=True)
     argv = ["tlog", "fetch", s3_prefix]

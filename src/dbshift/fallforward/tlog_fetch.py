@@ -136,6 +136,25 @@ def list_tlogs(s3: Any, url: S3Url, page_size: int = 1000) -> list[TlogObject]:
     return sorted(found, key=lambda o: o.seq)
 
 
+def check_selection(start_seq: int | None, end_seq: int | None, seqs: Sequence[int] | None) -> None:
+    """Refuse a selection that is not one well-formed range or one non-empty list of seqs, before any AWS call."""
+    if seqs is not None:
+        if start_seq is not None or end_seq is not None:
+            raise DbshiftError(
+                "--end-seq goes with --start-seq; --seqs lists every seq itself: give either a seq range "
+                "(--start-seq/--end-seq) or a list of seqs (--seqs), not both"
+            )
+        if not seqs:
+            raise DbshiftError("the list of seqs to fetch is empty: give at least one seq")
+        if min(seqs) < 0:
+            raise DbshiftError(f"seq {min(seqs)} is negative: seqs are rds_backup_seq_id values, 0 or more")
+        return
+    if start_seq is None:
+        raise DbshiftError("no seqs to fetch: give --start-seq (and --end-seq) or --seqs")
+    if start_seq < 0 or (end_seq is not None and end_seq < start_seq):
+        raise DbshiftError(f"seq range {start_seq}..{end_seq} is empty: need 0 <= --start-seq <= --end-seq")
+
+
 def select_range(
     objects: list[TlogObject],
     url: S3Url,
@@ -145,15 +164,10 @@ def select_range(
 ) -> list[TlogObject]:
     """The objects with start_seq <= seq <= end_seq (end: the newest found), checking that no seq is
     missing and none appears twice; or, given `seqs` instead, exactly those (others are ignored),
-    checking that every one has an object."""
+    checking that every one has an object. The arguments passed check_selection."""
     if seqs is not None:
-        if start_seq is not None or end_seq is not None:
-            raise DbshiftError("give either a seq range (--start-seq/--end-seq) or a list of seqs (--seqs), not both")
         return _select_seqs(objects, url, seqs)
-    if start_seq is None:
-        raise DbshiftError("no seqs to fetch: give --start-seq (and --end-seq) or --seqs")
-    if start_seq < 0 or (end_seq is not None and end_seq < start_seq):
-        raise DbshiftError(f"seq range {start_seq}..{end_seq} is empty: need 0 <= --start-seq <= --end-seq")
+    assert start_seq is not None
     chosen = [o for o in objects if o.seq >= start_seq and (end_seq is None or o.seq <= end_seq)]
     if not chosen:
         newest = f"; the newest there is seq {objects[-1].seq}" if objects else "; there are none"
@@ -174,10 +188,6 @@ def select_range(
 
 def _select_seqs(objects: list[TlogObject], url: S3Url, seqs: Sequence[int]) -> list[TlogObject]:
     wanted = sorted(set(seqs))
-    if not wanted:
-        raise DbshiftError("the list of seqs to fetch is empty: give at least one seq")
-    if wanted[0] < 0:
-        raise DbshiftError(f"seq {wanted[0]} is negative: seqs are rds_backup_seq_id values, 0 or more")
     keep = set(wanted)
     by_seq = _by_seq([o for o in objects if o.seq in keep], url)
     missing = [n for n in wanted if n not in by_seq]
@@ -252,6 +262,7 @@ def fetch_tlogs(
 
     if not 1 <= parallel <= MAX_PARALLEL:
         raise DbshiftError(f"--parallel {parallel} is out of range: use 1..{MAX_PARALLEL}")
+    check_selection(start_seq, end_seq, seqs)
     url = S3Url.parse(s3_url)
     s3, kms_client = S3Rest(aws), KmsRest(aws)
     chosen = select_range(list_tlogs(s3, url, page_size), url, start_seq, end_seq, seqs)
